@@ -1,0 +1,29 @@
+/**
+ * Every topic Metaweave uses, created explicitly with its partition count and retention
+ * (auto-creation is off on the broker). `-1` retention means keep forever.
+ */
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly retentionMs: number;
+  readonly description: string;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+
+export const TOPICS = {
+  csChanges: { name: 'mw.cs.changes', partitions: 6, retentionMs: 14 * DAY, description: 'CS change events of every connector, key connector/anchor' },
+  mvEvents: { name: 'mw.mv.events', partitions: 6, retentionMs: -1, description: 'metaverse events, the log the read model is a function of; key MV object id' },
+} as const satisfies Record<string, TopicSpec>;
+
+/** Where a consumer of `topic` puts what it cannot process. */
+export function deadLetterTopic(topic: string): string {
+  return `${topic}.dlq`;
+}
+
+export function topicSpecs(prefix = ''): TopicSpec[] {
+  return Object.values(TOPICS).flatMap((t) => [
+    { ...t, name: prefix + t.name },
+    { name: deadLetterTopic(prefix + t.name), partitions: 1, retentionMs: 30 * DAY, description: `dead letters of ${t.name}` },
+  ]);
+}
