@@ -1,0 +1,2 @@
+export * from './file-span-exporter';
+export * from './start-telemetry';
