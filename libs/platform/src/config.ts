@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+export interface ConfigProblem {
+  readonly key: string;
+  readonly message: string;
+}
+
+/** A service's configuration is missing or invalid; the message names every bad key. */
+export class ConfigError extends Error {
+  readonly retriable = false;
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(`invalid configuration: ${problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates the environment against a schema whose keys are the variable names, then maps it to
+ * the service's typed configuration object. Unknown `MW_` variables are reported too: a typo must
+ * not silently fall back to a default.
+ */
+export function loadConfig<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv = process.env, knownKeys?: readonly string[]): T {
+  const problems: ConfigProblem[] = [];
+  if (knownKeys) {
+    for (const key of Object.keys(env)) {
+      if (key.startsWith('MW_') && !knownKeys.includes(key)) problems.push({ key, message: 'unknown setting for this service' });
+    }
+  }
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = issue.path.map(String).join('.') || '(environment)';
+      const message = issue.code === 'invalid_type' && env[key] === undefined ? 'required but not set' : issue.message;
+      problems.push({ key, message });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return (result as { data: T }).data;
+}
+
+const csv = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+/** Reusable pieces of service configuration, keyed by environment variable. */
+export const settings = {
+  kafka: {
+    MW_KAFKA_BROKERS: z
+      .string()
+      .min(1)
+      .transform(csv)
+      .refine((l) => l.length > 0 && l.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port...]'),
+    MW_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'letters, digits, . _ - only').default(''),
+  },
+  database: {
+    MW_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL'),
+    MW_DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case SQL identifier'),
+  },
+  http: {
+    MW_HTTP_PORT: z.coerce.number().int().min(1).max(65535),
+    MW_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  },
+  telemetry: {
+    MW_OTEL_EXPORTER: z.enum(['otlp', 'file', 'none']).default('none'),
+    MW_OTEL_ENDPOINT: z.string().url().optional(),
+    MW_OTEL_FILE: z.string().min(1).optional(),
+    MW_OTEL_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
+  },
+  log: {
+    MW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  },
+} as const;
+
+export function settingKeys(...groups: Record<string, unknown>[]): string[] {
+  return groups.flatMap((g) => Object.keys(g));
+}

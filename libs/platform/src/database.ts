@@ -1,0 +1,45 @@
+import { Pool } from 'pg';
+import { DataSource, type MixedList } from 'typeorm';
+
+export interface DatabaseOptions {
+  readonly url: string;
+  /** The service's own schema; no service reads another's tables. */
+  readonly schema: string;
+  readonly applicationName: string;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  readonly migrations: MixedList<Function>;
+  readonly poolSize?: number;
+}
+
+/**
+ * Opens the service's TypeORM data source on its own schema and applies the committed migrations
+ * (never `synchronize`). Each migration runs in its own transaction.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<DataSource> {
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: options.url,
+    schema: options.schema,
+    applicationName: options.applicationName,
+    migrations: options.migrations,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: false,
+    extra: { max: options.poolSize ?? 10, options: `-c search_path=${options.schema}` },
+  });
+  await dataSource.initialize();
+  await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`);
+  await dataSource.runMigrations();
+  return dataSource;
+}
+
+/** A small plain pg pool on the same schema, for the outbox relay's dedicated connections. */
+export function openPool(options: Pick<DatabaseOptions, 'url' | 'schema' | 'applicationName' | 'poolSize'>): Pool {
+  return new Pool({
+    connectionString: options.url,
+    application_name: options.applicationName,
+    max: options.poolSize ?? 3,
+    options: `-c search_path=${options.schema}`,
+  });
+}

@@ -1,0 +1,5 @@
+export * from './config';
+export * from './database';
+export * from './health';
+export * from './logger';
+export * from './service';

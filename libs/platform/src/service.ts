@@ -1,0 +1,69 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError } from './config';
+import { createLogger, PinoNestLogger, type Logger } from './logger';
+
+export interface ServiceHandle {
+  readonly app: INestApplication;
+  readonly logger: Logger;
+}
+
+export interface RunServiceOptions {
+  readonly name: string;
+  readonly logLevel: string;
+  readonly http: { readonly port: number; readonly host: string };
+  /** Builds the root module; called after telemetry started so instrumentations see every require. */
+  readonly module: () => Promise<unknown>;
+  /** Called last on shutdown, after the app closed (e.g. flush telemetry). */
+  readonly onShutdown?: () => Promise<void>;
+}
+
+/**
+ * Starts one Nest service: structured logs, HTTP (health, API), graceful shutdown on SIGTERM/SIGINT
+ * that drains consumers (module destroy hooks) before the process exits.
+ */
+export async function runService(options: RunServiceOptions): Promise<ServiceHandle> {
+  const logger = createLogger(options.name, options.logLevel);
+  const rootModule = await options.module();
+  const app = await NestFactory.create(rootModule as never, { logger: new PinoNestLogger(logger), abortOnError: false });
+  app.enableShutdownHooks([]);
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error('shutdown timed out, exiting');
+      process.exit(1);
+    }, 25_000);
+    try {
+      await app.close();
+      await options.onShutdown?.();
+      clearTimeout(timer);
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  await app.listen(options.http.port, options.http.host);
+  logger.info({ port: options.http.port, host: options.http.host }, `${options.name} listening`);
+  return { app, logger };
+}
+
+/**
+ * Reports a fatal start-up error and exits non-zero: a ConfigError as one line naming each bad
+ * setting (exit 78, EX_CONFIG), anything else with its message (exit 1).
+ */
+export function exitOnStartupError(service: string, error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${service}: ${error.message}\n`);
+    process.exit(78);
+  }
+  process.stderr.write(`${service}: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+}
