@@ -16,16 +16,10 @@ export class ConfigError extends Error {
 
 /**
  * Validates the environment against a schema whose keys are the variable names, then maps it to
- * the service's typed configuration object. Unknown `MW_` variables are reported too: a typo must
- * not silently fall back to a default.
+ * the service's typed configuration object.
  */
-export function loadConfig<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv = process.env, knownKeys?: readonly string[]): T {
+export function loadConfig<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv = process.env): T {
   const problems: ConfigProblem[] = [];
-  if (knownKeys) {
-    for (const key of Object.keys(env)) {
-      if (key.startsWith('MW_') && !knownKeys.includes(key)) problems.push({ key, message: 'unknown setting for this service' });
-    }
-  }
   const result = schema.safeParse(env);
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -72,7 +66,3 @@ export const settings = {
     MW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   },
 } as const;
-
-export function settingKeys(...groups: Record<string, unknown>[]): string[] {
-  return groups.flatMap((g) => Object.keys(g));
-}

@@ -14,7 +14,7 @@ export interface RunServiceOptions {
   readonly logLevel: string;
   readonly http: { readonly port: number; readonly host: string };
   /** Builds the root module; called after telemetry started so instrumentations see every require. */
-  readonly module: () => Promise<unknown>;
+  readonly module: (logger: Logger) => Promise<unknown>;
   /** Called last on shutdown, after the app closed (e.g. flush telemetry). */
   readonly onShutdown?: () => Promise<void>;
 }
@@ -25,7 +25,7 @@ export interface RunServiceOptions {
  */
 export async function runService(options: RunServiceOptions): Promise<ServiceHandle> {
   const logger = createLogger(options.name, options.logLevel);
-  const rootModule = await options.module();
+  const rootModule = await options.module(logger);
   const app = await NestFactory.create(rootModule as never, { logger: new PinoNestLogger(logger), abortOnError: false });
   app.enableShutdownHooks([]);
   let closing = false;

@@ -1,0 +1,37 @@
+import { EnvelopeFactory, type Message, type MvObjectChangedV1 } from '@metaweave/contracts';
+import { applyMvEvent } from './apply';
+
+const factory = new EnvelopeFactory({ source: 'test', clock: () => new Date('2026-11-23T00:00:00Z') });
+const id = '3f1d2c4b-5a6e-4f70-8b9c-0d1e2f3a4b5c';
+function event(version: number, change: MvObjectChangedV1['change'], mail: string): Message<'mv.object.changed'> {
+  return factory.create({
+    type: 'mv.object.changed',
+    schemaVersion: 1,
+    data: {
+      mvObjectId: id,
+      objectType: 'person',
+      version,
+      change,
+      attributes: { mail: [mail] },
+      connectors: [],
+      rulesVersion: 'r1',
+      cause: { connector: 'exchange', anchor: 'a', csVersion: version },
+    },
+  });
+}
+
+describe('applyMvEvent', () => {
+  it('folds a stream into the latest image', () => {
+    const rows = [event(1, 'projected', 'a@x'), event(2, 'updated', 'b@x'), event(3, 'deleted', 'b@x')].reduce(
+      (row, e) => applyMvEvent(row, e) ?? row,
+      undefined as ReturnType<typeof applyMvEvent> | undefined,
+    );
+    expect(rows).toMatchObject({ id, version: 3, deleted: true, attributes: { mail: ['b@x'] } });
+  });
+
+  it('ignores a redelivered or older event', () => {
+    const row = applyMvEvent(undefined, event(2, 'updated', 'new@x'))!;
+    expect(applyMvEvent(row, event(2, 'updated', 'new@x'))).toBeNull();
+    expect(applyMvEvent(row, event(1, 'projected', 'old@x'))).toBeNull();
+  });
+});
