@@ -1,0 +1,65 @@
+import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { CONFIG, type ExchangeConfig } from '../config';
+import { FullImport, RunAlreadyInProgress } from '../import/full-import';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const STEPS = ['full-import'] as const;
+
+/** Run steps on demand: `POST /api/v1/runs {"step":"full-import","partition":"SiteA"}`. */
+@Controller('api/v1/runs')
+export class RunsController {
+  constructor(
+    @Inject(CONFIG) private readonly config: ExchangeConfig,
+    private readonly fullImport: FullImport,
+    private readonly db: DataSource,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  async start(@Body() body: unknown) {
+    const { step, partition } = (body ?? {}) as { step?: unknown; partition?: unknown };
+    if (!STEPS.includes(step as (typeof STEPS)[number])) {
+      throw new BadRequestException(`step must be one of ${STEPS.join(', ')}; got ${JSON.stringify(step)}`);
+    }
+    if (typeof partition !== 'string' || !this.config.sites.includes(partition)) {
+      throw new BadRequestException(`partition must be one of the configured sites ${this.config.sites.join(', ')}; got ${JSON.stringify(partition)}`);
+    }
+    try {
+      return { runId: await this.fullImport.start(partition), step, partition };
+    } catch (error) {
+      if (error instanceof RunAlreadyInProgress) throw new ConflictException(error.message);
+      throw error;
+    }
+  }
+
+  @Get()
+  async list() {
+    const rows = await this.db.query(`SELECT * FROM run ORDER BY started_at DESC LIMIT 100`);
+    return { runs: rows.map(toDto) };
+  }
+
+  @Get(':id')
+  async get(@Param('id') id: string) {
+    if (!UUID.test(id)) throw new BadRequestException(`'${id}' is not a run id (a UUID)`);
+    const rows = await this.db.query(`SELECT * FROM run WHERE id = $1`, [id]);
+    if (rows.length === 0) throw new NotFoundException(`no run ${id}`);
+    return toDto(rows[0]);
+  }
+}
+
+function toDto(r: Record<string, unknown>) {
+  return {
+    id: r['id'],
+    connector: r['connector'],
+    partition: r['partition'],
+    step: r['step'],
+    status: r['status'],
+    startedAt: r['started_at'],
+    finishedAt: r['finished_at'],
+    counters: r['counters'],
+    deletesWithheld: r['deletes_withheld'],
+    errors: r['errors'],
+    message: r['message'],
+  };
+}

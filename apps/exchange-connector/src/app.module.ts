@@ -1,0 +1,28 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { HealthModule, infrastructureProviders, outboxProviders, type Logger } from '@metaweave/platform';
+import { RunsController } from './api/runs.controller';
+import { CONFIG, SERVICE_NAME, type ExchangeConfig } from './config';
+import { FullImport } from './import/full-import';
+import { Init1732320000000 } from './migrations/1732320000000-init';
+
+@Module({})
+export class AppModule {
+  static register(config: ExchangeConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [HealthModule.forRoot()],
+      controllers: [RunsController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        ...infrastructureProviders({
+          service: SERVICE_NAME,
+          logger,
+          kafka: config.kafka,
+          database: { ...config.database, migrations: [Init1732320000000] },
+        }),
+        ...outboxProviders({ service: SERVICE_NAME, ...config.database }),
+        FullImport,
+      ],
+    };
+  }
+}

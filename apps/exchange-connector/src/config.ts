@@ -1,0 +1,36 @@
+import { settings } from '@metaweave/platform';
+import { z } from 'zod';
+
+export const SERVICE_NAME = 'exchange-connector';
+
+export const configSchema = z
+  .object({
+    ...settings.kafka,
+    ...settings.database,
+    ...settings.http,
+    ...settings.telemetry,
+    ...settings.log,
+    MW_CONNECTOR_NAME: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and -').default('exchange'),
+    MW_LDAP_URL: z.string().regex(/^ldaps?:\/\/[^/]+\/?$/, 'expected ldap://host:port or ldaps://host:port'),
+    MW_LDAP_BIND_DN: z.string().min(1),
+    MW_LDAP_BIND_PASSWORD: z.string().min(1),
+    MW_LDAP_BASE_DN: z.string().regex(/^o=[^,]+$/i, 'expected the organisation DN, e.g. o=Contoso'),
+    MW_EXCHANGE_SITES: z
+      .string()
+      .min(1)
+      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+      .refine((l) => l.length > 0 && l.every((x) => /^[\w .-]+$/.test(x)), 'expected a comma-separated list of site names'),
+  })
+  .transform((e) => ({
+    connector: e.MW_CONNECTOR_NAME,
+    kafka: { brokers: e.MW_KAFKA_BROKERS, topicPrefix: e.MW_TOPIC_PREFIX },
+    database: { url: e.MW_DATABASE_URL, schema: e.MW_DATABASE_SCHEMA },
+    http: { port: e.MW_HTTP_PORT, host: e.MW_HTTP_HOST },
+    telemetry: { exporter: e.MW_OTEL_EXPORTER, otlpEndpoint: e.MW_OTEL_ENDPOINT, filePath: e.MW_OTEL_FILE, sampleRatio: e.MW_OTEL_SAMPLE_RATIO },
+    logLevel: e.MW_LOG_LEVEL,
+    ldap: { url: e.MW_LDAP_URL, bindDn: e.MW_LDAP_BIND_DN, bindPassword: e.MW_LDAP_BIND_PASSWORD, baseDn: e.MW_LDAP_BASE_DN },
+    sites: e.MW_EXCHANGE_SITES,
+  }));
+
+export type ExchangeConfig = z.output<typeof configSchema>;
+export const CONFIG = Symbol('ExchangeConfig');

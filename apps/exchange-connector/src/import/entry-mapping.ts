@@ -1,0 +1,54 @@
+import type { AttributeValue, Attributes } from '@metaweave/contracts';
+import type { CsImage } from '@metaweave/connector-sdk';
+
+/** Attributes Exchange 5.5 holds as octet strings; everything else is text. */
+export const BINARY_ATTRIBUTES = ['Assoc-NT-Account', 'userCertificate;binary', 'userCertificate', 'NT-Security-Descriptor'] as const;
+
+const OBJECT_TYPES: ReadonlyArray<[objectClass: string, objectType: string]> = [
+  ['ex55mailbox', 'mailbox'],
+  ['remote-address', 'customRecipient'],
+  ['groupofnames', 'distributionList'],
+];
+
+/** Attributes that describe the entry rather than the recipient; not staged. */
+const NOT_STAGED = new Set(['objectclass', 'entryuuid', 'dn']);
+
+export interface LdapEntry {
+  readonly dn: string;
+  readonly [attribute: string]: string | string[] | Buffer | Buffer[];
+}
+
+export class MalformedEntry extends Error {
+  readonly retriable = false;
+  constructor(
+    readonly dn: string,
+    reason: string,
+  ) {
+    super(`${dn}: ${reason}`);
+    this.name = 'MalformedEntry';
+  }
+}
+
+const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/**
+ * Turns one LDAP entry into a connector-space image. The anchor is `entryUUID`: it survives
+ * renames and moves, where the DN does not. Throws MalformedEntry naming what is wrong.
+ */
+export function toCsImage(entry: LdapEntry, partition: string): CsImage {
+  const classes = asList(entry['objectClass'] as string | string[] | undefined).map((c) => String(c).toLowerCase());
+  const type = OBJECT_TYPES.find(([oc]) => classes.includes(oc));
+  if (!type) throw new MalformedEntry(entry.dn, `no recipient object class among [${classes.join(', ')}]`);
+  const uuid = asList(entry['entryUUID'] as string | string[] | undefined)[0];
+  if (typeof uuid !== 'string' || !/^[0-9a-f-]{36}$/i.test(uuid)) throw new MalformedEntry(entry.dn, 'missing or invalid entryUUID');
+
+  const attributes: Record<string, AttributeValue[]> = {};
+  for (const [name, raw] of Object.entries(entry)) {
+    if (NOT_STAGED.has(name.toLowerCase())) continue;
+    const values = asList(raw as string | Buffer | Array<string | Buffer>)
+      .map((v): AttributeValue => (Buffer.isBuffer(v) ? { b64: v.toString('base64') } : String(v)))
+      .filter((v) => v !== '');
+    if (values.length > 0) attributes[name] = values;
+  }
+  return { anchor: uuid.toLowerCase(), partition, dn: entry.dn, objectType: type[1], attributes: attributes as Attributes };
+}
