@@ -1,5 +1,5 @@
 import { EnvelopeFactory, type Message, type MvObjectChangedV1 } from '@metaweave/contracts';
-import { applyMvEvent } from './apply';
+import { applyMvEvent, type MvRow } from './apply';
 
 const factory = new EnvelopeFactory({ source: 'test', clock: () => new Date('2026-11-23T00:00:00Z') });
 const id = '3f1d2c4b-5a6e-4f70-8b9c-0d1e2f3a4b5c';
@@ -22,10 +22,8 @@ function event(version: number, change: MvObjectChangedV1['change'], mail: strin
 
 describe('applyMvEvent', () => {
   it('folds a stream into the latest image', () => {
-    const rows = [event(1, 'projected', 'a@x'), event(2, 'updated', 'b@x'), event(3, 'deleted', 'b@x')].reduce(
-      (row, e) => applyMvEvent(row, e) ?? row,
-      undefined as ReturnType<typeof applyMvEvent> | undefined,
-    );
+    let rows: MvRow | undefined;
+    for (const e of [event(1, 'projected', 'a@x'), event(2, 'updated', 'b@x'), event(3, 'deleted', 'b@x')]) rows = applyMvEvent(rows, e) ?? rows;
     expect(rows).toMatchObject({ id, version: 3, deleted: true, attributes: { mail: ['b@x'] } });
   });
 

@@ -1,0 +1,33 @@
+/** Small JSON-over-HTTP helper for the services' APIs; errors carry the service's own message. */
+export async function api<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (error) {
+    throw new Error(`cannot reach ${url}: ${(error as Error).message} (is the stack up? npx mw stack status)`);
+  }
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : undefined;
+  if (!res.ok) throw new Error(`${method} ${url} → ${res.status}: ${json?.message ?? text}`);
+  return json as T;
+}
+
+export const urls = {
+  exchange: 'http://127.0.0.1:7101',
+  projection: 'http://127.0.0.1:7105',
+};
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
