@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { deadLetterTopic, TOPICS } from '@metaweave/contracts';
 import { waitFor } from '@metaweave/testing';
 import { Kafka, logLevel } from 'kafkajs';
@@ -32,7 +34,8 @@ describe('walking skeleton: Exchange directory → join engine → read model', 
   const search = async (query: string) => (await p.json<{ count: number; objects: MvObject[] }>('projection-service', `/api/v1/objects?${query}`)).body;
 
   it('imports recipients into the metaverse with byte-exact binary values, in one trace per change', async () => {
-    const cert = Buffer.from([0x30, 0x82, 0x00, 0x01, 0xff, 0x00, 0x7f]);
+    // A real DER certificate (slapd checks the syntax): self-signed EC, CN=jsmith, valid until 2126.
+    const cert = Buffer.from(readFileSync(join(__dirname, '..', 'fixtures', 'test-certificate.der.b64'), 'utf8').trim(), 'base64');
     await p.addRecipients([
       mailbox('alice', 2001, { department: 'IT' }),
       ['alice-cert', { ...mailbox('alice-cert', 2002)[1], 'userCertificate;binary': cert }],
