@@ -17,8 +17,11 @@ describe('projection service killed with SIGKILL mid-stream', () => {
   it('loses nothing and applies nothing twice', async () => {
     await p.start('join-engine');
     await p.start('exchange-connector');
+    const t0 = Date.now();
     await p.addRecipients(Array.from({ length: N }, (_, i) => mailbox(`k${i}`, 10_000 + i)));
+    const t1 = Date.now();
     const run = await p.fullImport();
+    const t2 = Date.now();
     expect(run.counters).toMatchObject({ stageAdd: N, stageFailure: 0 });
 
     // Let the join engine put the whole backlog on the MV topic, then start the projection on it.
@@ -35,6 +38,8 @@ describe('projection service killed with SIGKILL mid-stream', () => {
       200,
     );
 
+    const t3 = Date.now();
+    process.stderr.write(`timings: ldap add ${t1 - t0} ms, full import ${t2 - t1} ms, join engine drain ${t3 - t2} ms\n`);
     const projection = await p.start('projection-service');
     const events = `"${p.schema('projection-service')}".mv_object_event`;
     const applied = async () => Number((await p.admin.query(`SELECT count(*) AS n FROM ${events}`)).rows[0].n);
