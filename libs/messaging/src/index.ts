@@ -1,0 +1,11 @@
+export * from './backoff';
+export * from './consumer-loop';
+export * from './errors';
+export * from './headers';
+export * from './kafka';
+export * from './logger';
+export * from './outbox';
+export * from './producer';
+export * from './retriable';
+export * from './topics';
+export { ATTR as MESSAGING_SPAN_ATTRIBUTES, TRACER_NAME } from './tracing';

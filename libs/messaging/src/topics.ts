@@ -1,0 +1,103 @@
+import type { TopicSpec } from '@metaweave/contracts';
+import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
+import { TopicMismatchError } from './errors';
+import { errorFields, type Logger } from './logger';
+
+export interface EnsureTopicsOptions {
+  /** Replication factor of topics this call creates. Default: min(3, brokers in the cluster). */
+  readonly replicationFactor?: number;
+  /** Broker-side timeout for topic creation, ms. Default 30000. */
+  readonly timeoutMs?: number;
+}
+
+export interface EnsureTopicsResult {
+  readonly created: readonly string[];
+  readonly existing: readonly string[];
+}
+
+/**
+ * Makes every topic of `specs` exist with its partition count and `retention.ms` (`-1` = keep
+ * forever). Missing topics are created one by one; a topic that exists is checked: a different
+ * partition count throws `TopicMismatchError` (repartitioning breaks per-key order, so it is an
+ * operator's decision, never automatic); a different retention is only logged at warn.
+ *
+ * Idempotent and safe when several processes call it at once: losing the creation race
+ * (TOPIC_ALREADY_EXISTS) is fine, the topic is then checked like any existing one.
+ */
+export async function ensureTopics(
+  kafka: Kafka,
+  specs: readonly TopicSpec[],
+  logger: Logger,
+  options: EnsureTopicsOptions = {},
+): Promise<EnsureTopicsResult> {
+  const names = new Set<string>();
+  for (const spec of specs) {
+    if (names.has(spec.name)) throw new RangeError(`ensureTopics: topic ${spec.name} is listed twice`);
+    if (!Number.isInteger(spec.partitions) || spec.partitions < 1) throw new RangeError(`ensureTopics: ${spec.name}: partitions must be a positive integer`);
+    names.add(spec.name);
+  }
+  if (specs.length === 0) return { created: [], existing: [] };
+
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const present = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !present.has(s.name));
+    const created: string[] = [];
+    if (missing.length > 0) {
+      const replicationFactor = options.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
+      for (const spec of missing) {
+        const didCreate = await admin.createTopics({
+          topics: [
+            {
+              topic: spec.name,
+              numPartitions: spec.partitions,
+              replicationFactor,
+              configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
+            },
+          ],
+          waitForLeaders: true,
+          timeout: options.timeoutMs ?? 30000,
+        });
+        if (didCreate) {
+          created.push(spec.name);
+          logger.info({ topic: spec.name, partitions: spec.partitions, retentionMs: spec.retentionMs, replicationFactor }, 'created topic');
+        } else {
+          logger.info({ topic: spec.name }, 'topic was created concurrently by another process');
+        }
+      }
+    }
+
+    await checkExisting(admin, specs, logger);
+    return { created, existing: specs.map((s) => s.name).filter((n) => !created.includes(n)) };
+  } finally {
+    await admin.disconnect().catch((err: unknown) => logger.warn(errorFields(err), 'ensureTopics: admin disconnect failed'));
+  }
+}
+
+async function checkExisting(admin: Admin, specs: readonly TopicSpec[], logger: Logger): Promise<void> {
+  const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) });
+  const actual = new Map(topics.map((t) => [t.name, t.partitions.length]));
+  const mismatches = specs
+    .map((s) => ({ topic: s.name, expected: s.partitions, actual: actual.get(s.name) ?? 0 }))
+    .filter((m) => m.expected !== m.actual);
+  if (mismatches.length > 0) {
+    const list = mismatches.map((m) => `${m.topic} has ${m.actual} partitions, expected ${m.expected}`).join('; ');
+    throw new TopicMismatchError(
+      `topic partition count differs from its spec: ${list}. Changing the partition count of an existing topic moves keys to other ` +
+        `partitions and breaks per-key order; fix the spec or migrate the topic deliberately.`,
+      mismatches,
+    );
+  }
+
+  const { resources } = await admin.describeConfigs({
+    resources: specs.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.name, configNames: ['retention.ms'] })),
+    includeSynonyms: false,
+  });
+  for (const spec of specs) {
+    const value = resources.find((r) => r.resourceName === spec.name)?.configEntries.find((c) => c.configName === 'retention.ms')?.configValue;
+    if (value !== undefined && value !== String(spec.retentionMs)) {
+      logger.warn({ topic: spec.name, expected: spec.retentionMs, actual: Number(value) }, 'topic retention.ms differs from its spec (left as is)');
+    }
+  }
+}
