@@ -29,7 +29,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<DataSource
     extra: { max: options.poolSize ?? 10, options: `-c search_path=${options.schema}` },
   });
   await dataSource.initialize();
-  await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`);
+  // In production the schema is made by the deployment with its owner role; a service role need
+  // not have CREATE on the database, so only create what is missing (tests use throw-away schemas).
+  const [{ present }] = await dataSource.query(`SELECT count(*)::int AS present FROM pg_namespace WHERE nspname = $1`, [options.schema]);
+  if (present === 0) await dataSource.query(`CREATE SCHEMA "${options.schema}"`);
   await dataSource.runMigrations();
   return dataSource;
 }
