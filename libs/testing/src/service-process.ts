@@ -66,10 +66,15 @@ export class ServiceProcess {
 
   /** Resolves with the exit code once the process has ended. */
   async waitExit(timeoutMs = 60_000): Promise<number | null> {
-    return Promise.race([
-      this.exited!,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${this.options.name} still running after ${timeoutMs} ms`)), timeoutMs)),
-    ]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.options.name} still running after ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited!, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** SIGKILL: no shutdown hook runs, nothing is drained or committed. */
