@@ -1,1 +1,2 @@
 export * from './cs-diff';
+export * from './spi';

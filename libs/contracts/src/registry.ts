@@ -46,8 +46,9 @@ export function decodeMessage(raw: Buffer | string | null | undefined, expected?
   let json: unknown;
   try {
     json = JSON.parse(raw.toString());
-  } catch (e) {
-    throw new ContractViolation(`message is not JSON: ${(e as Error).message}`);
+  } catch {
+    // Never echo the parser's message: it quotes the input, which may carry secrets.
+    throw new ContractViolation('message is not JSON');
   }
   const header = envelopeHeaderSchema.safeParse(json);
   if (!header.success) {

@@ -319,6 +319,64 @@ describe('ConsumerLoop against a real Kafka', () => {
     expect(await recordCount(kafka, deadLetterTopic(t))).toBe(0);
   });
 
+  it('a second member joining mid-stream: nothing is lost and each key stays in order across the handover', async () => {
+    const t = await topic(3);
+    const keys = Array.from({ length: 6 }, (_, i) => `exchange/r${i}`);
+    const items = [];
+    for (let v = 1; v <= 15; v++) for (const key of keys) items.push({ key, message: csChange(key, v) });
+    await producer.send(t, items);
+    const groupId = unique('mw-int-group');
+    const handled: { member: string; key: string; version: number }[] = [];
+    const handler = (member: string) => async (m: Message, ctx: ConsumeContext) => {
+      await new Promise((r) => setTimeout(r, 40));
+      handled.push({ member, key: ctx.key!, version: (m as Message<'cs.object.changed'>).data.csVersion });
+    };
+    await startLoop({ groupId, topics: [t], handle: handler('A'), heartbeatIntervalMs: 500 });
+    await waitFor('A handled some', () => handled.length >= 10);
+    const b = await startLoop({ groupId, topics: [t], handle: handler('B'), heartbeatIntervalMs: 500 });
+    await waitFor('every message handled at least once', () => keys.every((k) => new Set(handled.filter((h) => h.key === k).map((h) => h.version)).size === 15), 90_000);
+    expect(b.assignment()?.[0]?.partitions.length ?? 0).toBeGreaterThan(0);
+    expect(new Set(handled.map((h) => h.member))).toEqual(new Set(['A', 'B']));
+    for (const key of keys) {
+      const versions = handled.filter((h) => h.key === key).map((h) => h.version);
+      // at-least-once: a message in flight during the rebalance may be handled twice, never out of order
+      for (let i = 1; i < versions.length; i++) expect(versions[i]!).toBeGreaterThanOrEqual(versions[i - 1]!);
+    }
+    await waitFor('all offsets committed', async () => {
+      const committed = await committedOffsets(kafka, groupId, t);
+      return Object.values(committed).reduce((n, o) => n + Number(o), 0) === items.length;
+    });
+  });
+
+  it('keeps heartbeating while a slow handler runs and while it backs off: the member is not kicked out of the group', async () => {
+    const t = await topic();
+    const slow = csChange('exchange/slow', 1);
+    await producer.send(t, [{ key: 'exchange/slow', message: slow }]);
+    const groupId = unique('mw-int-group');
+    const attempts: number[] = [];
+    const started = Date.now();
+    await startLoop({
+      groupId,
+      topics: [t],
+      sessionTimeoutMs: 6000, // the broker's minimum (group.min.session.timeout.ms)
+      heartbeatIntervalMs: 1000,
+      retry: { initialBackoffMs: 4000, maxBackoffMs: 4000 },
+      handle: async (_m, ctx) => {
+        attempts.push(ctx.attempt);
+        if (ctx.attempt === 1) {
+          await new Promise((r) => setTimeout(r, 7000)); // longer than the session timeout
+          throw new MessagingError('slow downstream timed out', { retriable: true });
+        }
+      },
+    });
+    await waitFor('second attempt', () => attempts.length === 2, 90_000);
+    expect(Date.now() - started).toBeGreaterThan(6000 + 3200);
+    await waitFor('offset 1 committed', async () => (await committedOffsets(kafka, groupId, t))[0] === '1');
+    expect(attempts).toEqual([1, 2]);
+    // one join only: no session expiry, no rebalance, no redelivery
+    expect(logger.at('info').filter((l) => l.msg === 'joined consumer group' && l.obj['groupId'] === groupId)).toHaveLength(1);
+  });
+
   it('onPartitionsAssigned: seeks to the offsets a consumer keeps in its own database before processing', async () => {
     const t = await topic(2);
     // 10 messages per partition, placed explicitly (plain kafkajs producer).
@@ -353,5 +411,39 @@ describe('ConsumerLoop against a real Kafka', () => {
     expect(handled.filter((h) => h.partition === 0).map((h) => h.offset)).toEqual(['6', '7', '8', '9']);
     expect(handled.filter((h) => h.partition === 1).map((h) => h.offset)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     expect(logger.at('warn').some((l) => l.msg.startsWith('onPartitionsAssigned returned an offset for a partition not assigned'))).toBe(true);
+  });
+
+  it('onPartitionsAssigned: a retriable failure is retried before anything is processed; a non-retriable one stops the loop', async () => {
+    const t = await topic();
+    await producer.send(
+      t,
+      [1, 2, 3, 4].map((v) => ({ key: 'exchange/h', message: csChange('exchange/h', v) })),
+    );
+    const handled: string[] = [];
+    let calls = 0;
+    await startLoop({
+      topics: [t],
+      retry: { initialBackoffMs: 100, maxBackoffMs: 200 },
+      handle: async (_m, ctx) => void handled.push(ctx.offset),
+      onPartitionsAssigned: async () => {
+        calls++;
+        if (calls === 1) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5433'), { code: 'ECONNREFUSED' });
+        return [{ topic: t, partition: 0, offset: '2' }];
+      },
+    });
+    await waitFor('offsets 2 and 3 handled', () => handled.length >= 2);
+    expect(calls).toBe(2);
+    expect(handled).toEqual(['2', '3']);
+
+    const broken = await startLoop({
+      topics: [t],
+      handle: async (_m, ctx) => void handled.push(`broken:${ctx.offset}`),
+      onPartitionsAssigned: async () => {
+        throw new TypeError('position table missing a column');
+      },
+    });
+    await waitFor('the loop stopped itself', () => !broken.isRunning());
+    expect(handled.some((h) => h.startsWith('broken:'))).toBe(false);
+    expect(logger.at('error').some((l) => l.msg.startsWith('onPartitionsAssigned failed with a non-retriable error'))).toBe(true);
   });
 });

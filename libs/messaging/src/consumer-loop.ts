@@ -115,6 +115,7 @@ export class ConsumerLoop {
   private dlqProducer: MessageProducer | null = null;
   private readonly ownsProducer: boolean;
   private stopPromise: Promise<void> | null = null;
+  private starting: Promise<void> | null = null;
   /** Set when stop() gave up waiting: whatever finishes afterwards must not be committed. */
   private abandoned = false;
   /** Processing waits for the assignment hook of the current generation. Never rejects. */
@@ -138,9 +139,14 @@ export class ConsumerLoop {
   }
 
   /** Connects, joins the group and starts processing. Resolves once kafkajs runs the loop. */
-  async start(): Promise<void> {
-    if (this.state !== 'idle') throw new MessagingStateError(`ConsumerLoop(${this.options.groupId}): start() in state ${this.state}`);
+  start(): Promise<void> {
+    if (this.state !== 'idle') return Promise.reject(new MessagingStateError(`ConsumerLoop(${this.options.groupId}): start() in state ${this.state}`));
     this.state = 'starting';
+    this.starting = this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
     const o = this.options;
     const consumer = o.kafka.consumer({
       groupId: o.groupId,
@@ -190,6 +196,9 @@ export class ConsumerLoop {
     const timeoutMs = this.options.stopTimeoutMs ?? 30000;
     this.stopPromise = (async () => {
       const done = (async () => {
+        // kafkajs' runner ignores stop() until its first join finished, then keeps running on a
+        // disconnected client (and restarts itself): never disconnect while run() is in progress.
+        await this.starting?.catch(() => undefined);
         await this.consumer?.disconnect();
         if (this.ownsProducer) await this.dlqProducer?.disconnect();
       })();
@@ -277,7 +286,7 @@ export class ConsumerLoop {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    await this.assignmentGate;
+    await this.waitForAssignmentHook(payload.heartbeat);
     for (const message of batch.messages) {
       // isStale: a seek (ours from onPartitionsAssigned, or a rebalance) moved this partition.
       if (this.stopping || this.abandoned || !payload.isRunning() || payload.isStale()) return;
@@ -291,7 +300,21 @@ export class ConsumerLoop {
       await payload.commitOffsetsIfNecessary({
         topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(message.offset) + 1n).toString() }] }],
       });
+      // Like kafkajs' eachMessage: a heartbeat between messages (kafkajs sends at most one per
+      // heartbeat interval). A rebalance error ends the batch here and kafkajs rejoins the group.
+      await payload.heartbeat();
     }
+  }
+
+  /** Waits for the onPartitionsAssigned hook of this generation, heartbeating (it may wait for a database). */
+  private async waitForAssignmentHook(heartbeat: () => Promise<void>): Promise<void> {
+    const keepAlive = new KeepAlive(heartbeat, this.stopController.signal, this.options.heartbeatIntervalMs ?? 3000, this.logger);
+    try {
+      await this.assignmentGate;
+    } finally {
+      keepAlive.close();
+    }
+    if (keepAlive.lost !== undefined) throw keepAlive.lost;
   }
 
   // ------------------------------------------------------------------ one message
@@ -335,8 +358,9 @@ export class ConsumerLoop {
       message = decodeMessage(raw.value, this.options.expectedTypes);
     } catch (err) {
       // decodeMessage throws ContractViolation only; anything else is just as hopeless to retry.
-      span.recordException(asException(err));
-      return this.deadLetter(base, raw, span, keepAlive, { reason: redactInputEcho(errorMessage(err)), errorName: errorName(err), retriable: false });
+      const reason = redactInputEcho(errorMessage(err));
+      span.recordException({ name: errorName(err), message: reason });
+      return this.deadLetter(base, raw, span, keepAlive, { reason, errorName: errorName(err), retriable: false });
     }
     span.setAttribute(ATTR.messageId, message.eventId);
 

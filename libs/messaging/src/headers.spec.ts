@@ -1,4 +1,4 @@
-import { deadLetterHeaders, DLQ_HEADERS, errorMessage, errorName, headersToStrings, MAX_REASON_LENGTH, truncate } from './headers';
+import { deadLetterHeaders, DLQ_HEADERS, errorMessage, errorName, headersToStrings, MAX_REASON_LENGTH, redactInputEcho, truncate } from './headers';
 import { ContractViolation } from '@metaweave/contracts';
 import { DatabaseError } from 'pg';
 
@@ -80,5 +80,35 @@ describe('errorName / errorMessage', () => {
     expect(errorName(null)).toBe('null');
     expect(errorMessage(new Error('m'))).toBe('m');
     expect(errorMessage(42)).toBe('42');
+  });
+});
+
+describe('redactInputEcho', () => {
+  const parseError = (text: string) => {
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      return `message is not JSON: ${(e as Error).message}`;
+    }
+    throw new Error('parsed');
+  };
+
+  it.each([
+    'this is {not json',
+    '{"password": hunter2}',
+    `{"long": "${'y'.repeat(100)}", "password": hunter2, "more": "${'z'.repeat(100)}"}`,
+    '{"a": "s3cr3t", oops}',
+    `{"token":"${'x'.repeat(200)}" , bad}`,
+    '"unterminated',
+    "'single'",
+  ])('removes the input V8 quotes in JSON.parse errors: %s', (input) => {
+    const reason = redactInputEcho(parseError(input));
+    expect(reason).toMatch(/^message is not JSON: /);
+    for (const secret of ['not json', 'hunter2', 'yyyy', 'zzzz', 's3cr3t', 'xxxxxxxx', 'unterminated', 'single']) expect(reason).not.toContain(secret);
+  });
+
+  it('leaves other reasons alone', () => {
+    expect(redactInputEcho("unknown message type 'nope'")).toBe("unknown message type 'nope'");
+    expect(redactInputEcho('message is not JSON: Unexpected end of JSON input')).toBe('message is not JSON: Unexpected end of JSON input');
   });
 });

@@ -90,5 +90,5 @@ export function errorMessage(err: unknown): string {
  * logged and written to headers, a message value must never be: the quoted input is replaced.
  */
 export function redactInputEcho(reason: string): string {
-  return reason.replace(/"(?:[^"\\]|\\.)*" is not valid JSON/g, '(input not shown) is not valid JSON');
+  return reason.replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON/, ', (input not shown) is not valid JSON');
 }

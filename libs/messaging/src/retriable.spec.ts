@@ -34,8 +34,11 @@ describe('isRetriable', () => {
     expect(isRetriable(new KafkaJSConnectionError('Connection error'))).toBe(true);
     expect(isRetriable(new KafkaJSNonRetriableError('nope'))).toBe(false);
     // REQUEST_TIMED_OUT (7) is retriable, INVALID_TOPIC_EXCEPTION (17) is not, per kafkajs' protocol table.
-    expect(isRetriable(new KafkaJSProtocolError({ type: 'REQUEST_TIMED_OUT', code: 7, retriable: true, message: 't' }))).toBe(true);
-    expect(isRetriable(new KafkaJSProtocolError({ type: 'INVALID_TOPIC_EXCEPTION', code: 17, retriable: false, message: 'i' }))).toBe(false);
+    // kafkajs builds protocol errors from its error-code table entries ({ type, code, retriable, message }).
+    const protocolError = (entry: { type: string; code: number; retriable: boolean; message: string }) =>
+      new KafkaJSProtocolError(entry as unknown as Error);
+    expect(isRetriable(protocolError({ type: 'REQUEST_TIMED_OUT', code: 7, retriable: true, message: 't' }))).toBe(true);
+    expect(isRetriable(protocolError({ type: 'INVALID_TOPIC_EXCEPTION', code: 17, retriable: false, message: 'i' }))).toBe(false);
     expect(isRetriable(new KafkaJSNumberOfRetriesExceeded(new Error('x'), { retryCount: 5, retryTime: 100 }))).toBe(false);
   });
 

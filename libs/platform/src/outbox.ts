@@ -36,7 +36,8 @@ export class OutboxPublisher implements OnApplicationBootstrap, OnApplicationShu
     this.pool = openPool({ url: this.options.url, schema: this.options.schema, applicationName: `${this.options.service}-outbox` });
     this.producer = new MessageProducer({ kafka: this.kafka, logger: this.logger });
     await this.producer.connect();
-    this.relay = new OutboxRelay({ pool: this.pool, schema: this.options.schema, producer: this.producer, logger: this.logger });
+    // NOTIFY wakes the relay on every enqueue; the idle poll is only a safety net.
+    this.relay = new OutboxRelay({ pool: this.pool, schema: this.options.schema, producer: this.producer, logger: this.logger, idleDelayMs: 1000 });
     await this.relay.start();
     this.readiness.register('outbox-relay', () => true);
   }
