@@ -41,8 +41,8 @@ export default [
     },
   },
   {
-    // Tests may use the testing library whatever the tag of the project under test.
-    files: ['**/*.spec.ts'],
+    // Tests (and their helpers) may use the testing library whatever the tag of the project under test.
+    files: ['**/*.spec.ts', '**/int-support.ts'],
     rules: { '@nx/enforce-module-boundaries': 'off', 'no-console': 'off' },
   },
   {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { EnvelopeFactory, type Message } from '@metaweave/contracts';
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { Pool } from 'pg';
+import { stackEnv } from '@metaweave/testing';
 import { createKafka, parseBrokers } from './kafka';
 import type { Logger } from './logger';
 import { ensureTopics } from './topics';
@@ -13,15 +14,13 @@ import { ensureTopics } from './topics';
 export const INT_TIMEOUT_MS = 120_000;
 
 export function brokers(): string[] {
-  return parseBrokers(process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092');
+  return parseBrokers(process.env['KAFKA_BROKERS'] ?? stackEnv()['KAFKA_BROKERS']!);
 }
 
-/** Admin URL printed by `deploy/local/stack.sh env` (MW_PG_ADMIN_URL), or DATABASE_URL. */
+/** The local stack's admin URL (MW_PG_ADMIN_URL of `deploy/local/stack.sh env`), or DATABASE_URL. */
 export function adminDatabaseUrl(): string {
-  const url = process.env['MW_PG_ADMIN_URL'] ?? process.env['DATABASE_URL'];
-  if (!url) {
-    throw new Error('MW_PG_ADMIN_URL is not set: run `eval "$(bash deploy/local/stack.sh env)"` after `bash deploy/local/stack.sh up postgres kafka`');
-  }
+  const url = process.env['MW_PG_ADMIN_URL'] ?? process.env['DATABASE_URL'] ?? stackEnv()['MW_PG_ADMIN_URL'];
+  if (!url) throw new Error('no PostgreSQL admin URL: is the local stack up? (npx mw stack up --infra-only)');
   return url;
 }
 
