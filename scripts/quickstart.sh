@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ ! -d node_modules ]]; then
-  printf '==> npm ci\n' >&2
-  npm ci --no-audit --no-fund
+  printf '==> npm install (locked versions)\n' >&2
+  npm install --no-audit --no-fund
 fi
 exec node tools/bin/mw.cjs demo

@@ -12,7 +12,7 @@ rm -f "$results"/*.json
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-if [[ ! -d node_modules ]]; then step "npm ci"; npm ci --no-audit --no-fund; fi
+if [[ ! -d node_modules ]]; then step "npm install (locked versions)"; npm install --no-audit --no-fund; fi
 
 step "lint (eslint with Nx module boundaries)"
 npm run --silent lint

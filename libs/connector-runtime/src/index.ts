@@ -1,0 +1,2 @@
+export * from './run-driver';
+export * from './schema';

@@ -1,0 +1,360 @@
+import { randomUUID } from 'node:crypto';
+import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import {
+  diffObject,
+  fullImportDeletes,
+  type Connector,
+  type CsChange,
+  type CsImage,
+  type DeltaChange,
+  type ObjectError,
+  type StoredCsObject,
+} from '@metaweave/connector-sdk';
+import { EnvelopeFactory, csObjectKey } from '@metaweave/contracts';
+import { enqueueOutbox, quoteIdent, type Logger } from '@metaweave/messaging';
+import type { DataSource, EntityManager } from 'typeorm';
+
+export type RunStep = 'full-import' | 'delta-import';
+
+export interface RunCounters {
+  stageAdd: number;
+  stageUpdate: number;
+  stageRename: number;
+  stageDelete: number;
+  stageNoChange: number;
+  stageFailure: number;
+}
+
+export interface RunRecord {
+  readonly id: string;
+  readonly connector: string;
+  readonly partition: string;
+  readonly step: RunStep;
+  readonly status: 'running' | 'completed' | 'completed-with-errors' | 'failed' | 'no-change';
+  readonly counters: RunCounters;
+  readonly deletesWithheld: number;
+  readonly message: string | null;
+}
+
+/** Another run of the same connector and partition holds the lock (runs never overlap). */
+export class RunInProgress extends Error {
+  readonly retriable = true;
+  constructor(connector: string, partition: string) {
+    super(`a run is already in progress on ${connector}/${partition}`);
+    this.name = 'RunInProgress';
+  }
+}
+
+export interface RunDriverOptions {
+  readonly db: DataSource;
+  /** The service's database schema (connector space tables and outbox live there). */
+  readonly schema: string;
+  readonly connector: Connector;
+  /** Topic of CS change events (with the service's prefix). */
+  readonly topic: string;
+  readonly source: string;
+  readonly logger: Logger;
+  /** Objects staged per transaction. */
+  readonly pageSize?: number;
+}
+
+const PAGE = 500;
+const tracer = trace.getTracer('@metaweave/connector-runtime');
+
+/**
+ * The run-step driver every connector plugs into. It owns the connector space: it diffs what the
+ * connector read against the last imported images, stages CS change events through the outbox in
+ * the same transaction as the CS rows, and commits a watermark in the transaction of the last
+ * changes it covers — so a watermark is never ahead of its events (invariant 1), and a run killed
+ * at any point re-stages nothing twice (unchanged objects emit nothing). Deletes only on positive
+ * evidence (invariant 4). One run per connector and partition at a time (advisory lock).
+ */
+export class RunDriver {
+  private readonly envelopes: EnvelopeFactory;
+  private readonly s: string;
+
+  constructor(private readonly o: RunDriverOptions) {
+    this.envelopes = new EnvelopeFactory({ source: o.source });
+    this.s = quoteIdent(o.schema);
+  }
+
+  private get name(): string {
+    return this.o.connector.name;
+  }
+
+  /**
+   * Starts a run step on a partition. Throws RunInProgress if one runs there already. Returns the
+   * run's id at once and a promise of its record; `record: false` runs without a run row unless
+   * the run changed something or failed (continuous delta imports).
+   */
+  async start(step: RunStep, partition: string, options: { record?: boolean } = {}): Promise<{ runId: string; done: Promise<RunRecord> }> {
+    if (!this.o.connector.partitions().includes(partition)) {
+      throw new Error(`unknown partition '${partition}' of connector ${this.name} (known: ${this.o.connector.partitions().join(', ')})`);
+    }
+    const lock = this.o.db.createQueryRunner();
+    await lock.connect();
+    const key = `${this.name}/${partition}`;
+    const [{ locked }] = await lock.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [key]);
+    if (!locked) {
+      await lock.release();
+      throw new RunInProgress(this.name, partition);
+    }
+    const runId = randomUUID();
+    const record = options.record ?? true;
+    if (record) await this.insertRun(runId, step, partition);
+    const done = tracer
+      .startActiveSpan(step, { attributes: { 'mw.connector': this.name, 'mw.partition': partition, 'mw.run.id': runId } }, (span) =>
+        this.execute(runId, step, partition, record, span).finally(() => span.end()),
+      )
+      .finally(async () => {
+        await lock.query(`SELECT pg_advisory_unlock(hashtext($1))`, [key]).catch(() => undefined);
+        lock.release();
+      });
+    done.catch(() => undefined);
+    return { runId, done };
+  }
+
+  private async insertRun(runId: string, step: RunStep, partition: string): Promise<void> {
+    await this.o.db.query(`INSERT INTO ${this.s}.run (id, connector, partition, step, status) VALUES ($1, $2, $3, $4, 'running')`, [
+      runId,
+      this.name,
+      partition,
+      step,
+    ]);
+  }
+
+  private async execute(runId: string, requested: RunStep, partition: string, recorded: boolean, span: Span): Promise<RunRecord> {
+    const counters: RunCounters = { stageAdd: 0, stageUpdate: 0, stageRename: 0, stageDelete: 0, stageNoChange: 0, stageFailure: 0 };
+    const errors: ObjectError[] = [];
+    let step: RunStep = requested;
+    let message: string | null = null;
+    let withheld = 0;
+    let status: RunRecord['status'];
+    const signal = new AbortController().signal;
+    try {
+      if (step === 'delta-import') {
+        const delta = this.o.connector.capabilities.deltaImport;
+        if (!delta) throw new Error(`connector ${this.name} has no delta import`);
+        const watermark = await this.watermark(partition);
+        const result = watermark
+          ? await delta.deltaImport(partition, watermark, signal)
+          : ({ outcome: 'full-import-required', reason: 'no watermark yet: the first import of a partition is a full import' } as const);
+        if (result.outcome === 'full-import-required') {
+          step = 'full-import';
+          message = `delta import not possible (${result.reason}); ran a full import instead`;
+          if (!recorded) {
+            recorded = true;
+            await this.insertRun(runId, step, partition);
+          }
+          this.o.logger.warn({ runId, partition, reason: result.reason }, 'full import instead of delta');
+        } else {
+          await this.stageDelta(runId, partition, result.changes, result.watermark, delta.strategy, counters);
+        }
+      }
+      if (step === 'full-import') {
+        withheld = await this.fullImport(runId, partition, counters, errors, signal);
+      }
+      status = errors.length > 0 ? 'completed-with-errors' : 'completed';
+    } catch (error) {
+      status = 'failed';
+      message = [message, describe(error)].filter(Boolean).join('; ');
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
+      this.o.logger.error({ runId, connector: this.name, partition, step, error: message }, 'run failed; deletes withheld');
+    }
+    const changed = counters.stageAdd + counters.stageUpdate + counters.stageRename + counters.stageDelete + counters.stageFailure > 0;
+    if (!recorded && (changed || status !== 'completed')) {
+      recorded = true;
+      await this.insertRun(runId, step, partition);
+    }
+    if (recorded) {
+      await this.o.db.query(
+        `UPDATE ${this.s}.run SET step = $2, status = $3, finished_at = now(), counters = $4, deletes_withheld = $5, errors = $6, message = $7 WHERE id = $1`,
+        [runId, step, status, JSON.stringify(counters), withheld, JSON.stringify(errors.slice(0, 1000)), message],
+      );
+    }
+    span.setAttributes({ 'mw.run.step': step, 'mw.run.status': status, 'mw.run.deletes_withheld': withheld });
+    if (recorded) this.o.logger.info({ runId, connector: this.name, partition, step, status, counters, deletesWithheld: withheld }, 'run finished');
+    return { id: runId, connector: this.name, partition, step, status: recorded ? status : 'no-change', counters, deletesWithheld: withheld, message };
+  }
+
+  /** Full import: stage page by page; deletes and the watermark only after an error-free read. */
+  private async fullImport(runId: string, partition: string, counters: RunCounters, errors: ObjectError[], signal: AbortSignal): Promise<number> {
+    const full = this.o.connector.capabilities.fullImport;
+    if (!full) throw new Error(`connector ${this.name} has no full import`);
+    const seen = new Set<string>();
+    let readError: unknown = null;
+    let watermark: string | null = null;
+    try {
+      const result = await full.fullImport(
+        partition,
+        {
+          page: async (images) => {
+            for (const i of images) seen.add(i.anchor);
+            await this.stageImages(runId, partition, images, counters);
+          },
+          objectError: (e) => {
+            counters.stageFailure++;
+            errors.push(e);
+          },
+        },
+        signal,
+      );
+      watermark = result.watermark;
+    } catch (error) {
+      readError = error;
+    }
+    const clean = readError === null && errors.length === 0;
+    const { deletes, withheld } = fullImportDeletes(await this.partitionObjects(partition), seen, clean);
+    await this.o.db.transaction(async (tx) => {
+      await this.stage(tx, runId, partition, deletes, counters);
+      if (clean && watermark !== null) await this.saveWatermark(tx, partition, this.o.connector.capabilities.deltaImport?.strategy ?? 'none', watermark);
+      await this.recordObjectErrors(tx, errors);
+    });
+    if (readError) throw readError;
+    return withheld;
+  }
+
+  private async stageDelta(runId: string, partition: string, changes: readonly DeltaChange[], watermark: string, strategy: string, counters: RunCounters): Promise<void> {
+    const upserts = changes.filter((c): c is Extract<DeltaChange, { kind: 'upsert' }> => c.kind === 'upsert').map((c) => c.image);
+    const deletes = changes.filter((c): c is Extract<DeltaChange, { kind: 'delete' }> => c.kind === 'delete');
+    await this.o.db.transaction(async (tx) => {
+      await this.stageImagesIn(tx, runId, partition, upserts, counters);
+      const gone: CsChange[] = [];
+      for (const d of deletes) {
+        const rows: StoredRow[] = d.anchor
+          ? await tx.query(`SELECT * FROM ${this.s}.cs_object WHERE connector = $1 AND anchor = $2 AND NOT deleted FOR UPDATE`, [this.name, d.anchor])
+          : await tx.query(`SELECT * FROM ${this.s}.cs_object WHERE connector = $1 AND lower(dn) = lower($2) AND NOT deleted FOR UPDATE`, [this.name, d.dn]);
+        const stored = rows[0] ? fromRow(rows[0]) : undefined;
+        if (!stored) continue;
+        gone.push({
+          change: 'delete',
+          image: { anchor: stored.anchor, partition: stored.partition, dn: stored.dn, objectType: stored.objectType, attributes: {} },
+          previousDn: null,
+          delta: [],
+          version: stored.version + 1,
+        });
+      }
+      await this.stage(tx, runId, partition, gone, counters);
+      await this.saveWatermark(tx, partition, strategy, watermark);
+    });
+  }
+
+  private async stageImages(runId: string, partition: string, images: readonly CsImage[], counters: RunCounters): Promise<void> {
+    const size = this.o.pageSize ?? PAGE;
+    for (let i = 0; i < images.length; i += size) {
+      await this.o.db.transaction((tx) => this.stageImagesIn(tx, runId, partition, images.slice(i, i + size), counters));
+    }
+  }
+
+  private async stageImagesIn(tx: EntityManager, runId: string, partition: string, images: readonly CsImage[], counters: RunCounters): Promise<void> {
+    if (images.length === 0) return;
+    const rows: StoredRow[] = await tx.query(`SELECT * FROM ${this.s}.cs_object WHERE connector = $1 AND anchor = ANY($2) FOR UPDATE`, [
+      this.name,
+      images.map((i) => i.anchor),
+    ]);
+    const stored = new Map(rows.map((r) => [r.anchor, fromRow(r)]));
+    const changes: CsChange[] = [];
+    for (const image of images) {
+      const change = diffObject(stored.get(image.anchor), image);
+      if (change) changes.push(change);
+      else counters.stageNoChange++;
+    }
+    await this.stage(tx, runId, partition, changes, counters);
+    await tx.query(`DELETE FROM ${this.s}.object_error WHERE connector = $1 AND object = ANY($2)`, [this.name, images.map((i) => i.dn)]);
+  }
+
+  /** Writes the CS rows and enqueues one CS change event per object, each in a trace of its own. */
+  private async stage(tx: EntityManager, runId: string, partition: string, changes: readonly CsChange[], counters: RunCounters): Promise<void> {
+    const runSpan = trace.getActiveSpan()?.spanContext();
+    for (const change of changes) {
+      const i = change.image;
+      await tx.query(
+        `INSERT INTO ${this.s}.cs_object (connector, anchor, partition, dn, object_type, attributes, version, deleted, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+         ON CONFLICT (connector, anchor) DO UPDATE SET partition = EXCLUDED.partition, dn = EXCLUDED.dn, object_type = EXCLUDED.object_type,
+           attributes = EXCLUDED.attributes, version = EXCLUDED.version, deleted = EXCLUDED.deleted, updated_at = now()`,
+        [this.name, i.anchor, partition, i.dn, i.objectType, JSON.stringify(i.attributes), change.version, change.change === 'delete'],
+      );
+      const message = this.envelopes.create({
+        type: 'cs.object.changed',
+        schemaVersion: 1,
+        data: {
+          connector: this.name,
+          partition,
+          anchor: i.anchor,
+          objectType: i.objectType,
+          dn: i.dn,
+          previousDn: change.previousDn,
+          change: change.change,
+          attributes: i.attributes,
+          delta: change.delta,
+          csVersion: change.version,
+        },
+      });
+      await tracer.startActiveSpan(
+        `cs.${change.change}`,
+        { root: true, links: runSpan ? [{ context: runSpan }] : [], attributes: { 'mw.connector': this.name, 'mw.anchor': i.anchor, 'mw.run.id': runId } },
+        async (span) => {
+          try {
+            await enqueueOutbox((sql, params) => tx.query(sql, params), this.o.schema, [{ topic: this.o.topic, key: csObjectKey(this.name, i.anchor), message }]);
+          } finally {
+            span.end();
+          }
+        },
+      );
+      counters[COUNTER[change.change]]++;
+    }
+  }
+
+  private async recordObjectErrors(tx: EntityManager, errors: readonly ObjectError[]): Promise<void> {
+    for (const e of errors) {
+      await tx.query(
+        `INSERT INTO ${this.s}.object_error (connector, object, type, message) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (connector, object) DO UPDATE SET type = EXCLUDED.type, message = EXCLUDED.message, last_occurred = now(),
+           retry_count = ${this.s}.object_error.retry_count + 1`,
+        [this.name, e.object, e.type, e.message],
+      );
+    }
+  }
+
+  async watermark(partition: string): Promise<string | null> {
+    const rows = await this.o.db.query(`SELECT value FROM ${this.s}.watermark WHERE connector = $1 AND partition = $2`, [this.name, partition]);
+    return rows[0]?.value ?? null;
+  }
+
+  private async saveWatermark(tx: EntityManager, partition: string, strategy: string, value: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO ${this.s}.watermark (connector, partition, strategy, value) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (connector, partition) DO UPDATE SET strategy = EXCLUDED.strategy, value = EXCLUDED.value, updated_at = now()`,
+      [this.name, partition, strategy, value],
+    );
+  }
+
+  private async partitionObjects(partition: string): Promise<StoredCsObject[]> {
+    const rows: StoredRow[] = await this.o.db.query(`SELECT * FROM ${this.s}.cs_object WHERE connector = $1 AND partition = $2 AND NOT deleted`, [
+      this.name,
+      partition,
+    ]);
+    return rows.map(fromRow);
+  }
+}
+
+const COUNTER: Record<CsChange['change'], keyof RunCounters> = { add: 'stageAdd', update: 'stageUpdate', rename: 'stageRename', delete: 'stageDelete' };
+
+interface StoredRow {
+  anchor: string;
+  partition: string;
+  dn: string;
+  object_type: string;
+  attributes: StoredCsObject['attributes'];
+  version: number;
+  deleted: boolean;
+}
+
+function fromRow(r: StoredRow): StoredCsObject {
+  return { anchor: r.anchor, partition: r.partition, dn: r.dn, objectType: r.object_type, attributes: r.attributes, version: r.version, deleted: r.deleted };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
