@@ -46,13 +46,15 @@ export class Pipeline {
         MW_LDAP_BIND_PASSWORD: this.stack['MW_LDAP_BIND_PASSWORD']!,
         MW_LDAP_BASE_DN: this.stack['MW_LDAP_BASE_DN']!,
         MW_EXCHANGE_SITES: this.site,
+        // Runs only on demand unless a test asks for continuous delta imports.
+        MW_EXCHANGE_DELTA_INTERVAL_MS: '0',
       });
     }
     return { ...base, ...overrides };
   }
 
-  async start(service: ServiceName): Promise<ServiceProcess> {
-    const process = new ServiceProcess({ name: service, env: await this.env(service) }).start();
+  async start(service: ServiceName, overrides: Record<string, string> = {}): Promise<ServiceProcess> {
+    const process = new ServiceProcess({ name: service, env: await this.env(service, overrides) }).start();
     this.processes[service] = process;
     await process.waitReady(this.ports[service]!);
     return process;
@@ -105,13 +107,16 @@ export class Pipeline {
     return client;
   }
 
-  async fullImport(): Promise<{ status: string; counters: Record<string, number>; deletesWithheld: number }> {
-    const started = await this.json<{ runId: string }>('exchange-connector', '/api/v1/runs', { method: 'POST', body: { step: 'full-import', partition: this.site } });
+  async fullImport(step: 'full-import' | 'delta-import' = 'full-import'): Promise<{ status: string; step: string; counters: Record<string, number>; deletesWithheld: number; message: string | null }> {
+    const started = await this.json<{ runId: string }>('exchange-connector', '/api/v1/runs', { method: 'POST', body: { step, partition: this.site } });
     expect(started.status).toBe(202);
     return waitFor(
       'the full import run to finish',
       async () => {
-        const run = await this.json<{ status: string; counters: Record<string, number>; deletesWithheld: number }>('exchange-connector', `/api/v1/runs/${started.body.runId}`);
+        const run = await this.json<{ status: string; step: string; counters: Record<string, number>; deletesWithheld: number; message: string | null }>(
+          'exchange-connector',
+          `/api/v1/runs/${started.body.runId}`,
+        );
         return run.body.status === 'running' ? undefined : run.body;
       },
       120_000,

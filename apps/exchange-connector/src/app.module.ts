@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { HealthModule, infrastructureProviders, outboxProviders, type Logger } from '@metaweave/platform';
 import { RunsController } from './api/runs.controller';
 import { CONFIG, SERVICE_NAME, type ExchangeConfig } from './config';
-import { FullImport } from './import/full-import';
+import { Runs } from './import/runs';
 import { Init1732320000000 } from './migrations/1732320000000-init';
 
 @Module({})
@@ -21,7 +21,7 @@ export class AppModule {
           database: { ...config.database, migrations: [Init1732320000000] },
         }),
         ...outboxProviders({ service: SERVICE_NAME, ...config.database }),
-        FullImport,
+        Runs,
       ],
     };
   }

@@ -20,6 +20,7 @@ export const configSchema = z
       .min(1)
       .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
       .refine((l) => l.length > 0 && l.every((x) => /^[\w .-]+$/.test(x)), 'expected a comma-separated list of site names'),
+    MW_EXCHANGE_DELTA_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
   })
   .transform((e) => ({
     connector: e.MW_CONNECTOR_NAME,
@@ -30,6 +31,8 @@ export const configSchema = z
     logLevel: e.MW_LOG_LEVEL,
     ldap: { url: e.MW_LDAP_URL, bindDn: e.MW_LDAP_BIND_DN, bindPassword: e.MW_LDAP_BIND_PASSWORD, baseDn: e.MW_LDAP_BASE_DN },
     sites: e.MW_EXCHANGE_SITES,
+    /** 0 turns continuous delta imports off (runs only on demand). */
+    deltaIntervalMs: e.MW_EXCHANGE_DELTA_INTERVAL_MS,
   }));
 
 export type ExchangeConfig = z.output<typeof configSchema>;

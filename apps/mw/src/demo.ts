@@ -1,4 +1,4 @@
-import { Attribute, Client } from 'ldapts';
+import { Attribute, Change, Client } from 'ldapts';
 import { api, urls, waitFor } from './api';
 import { stackEnv } from './workspace';
 
@@ -92,16 +92,17 @@ export async function seedDemoDirectory(): Promise<number> {
 interface Run {
   id: string;
   status: string;
+  step: string;
   partition: string;
   counters: Record<string, number> | null;
   deletesWithheld: number;
   message: string | null;
 }
 
-export async function runFullImport(partition: string): Promise<Run> {
-  const { runId } = await api<{ runId: string }>('POST', `${urls.exchange}/api/v1/runs`, { step: 'full-import', partition });
+export async function runStep(step: 'full-import' | 'delta-import', partition: string): Promise<Run> {
+  const { runId } = await api<{ runId: string }>('POST', `${urls.exchange}/api/v1/runs`, { step, partition });
   return waitFor(
-    `full import of ${partition}`,
+    `${step} of ${partition}`,
     async () => {
       const run = await api<Run>('GET', `${urls.exchange}/api/v1/runs/${runId}`);
       return run.status === 'running' ? undefined : run;
@@ -117,27 +118,50 @@ interface MvObject {
   attributes: Record<string, unknown[]>;
 }
 
-/** The README's first command ends here: import both sites and show the metaverse. */
-export async function firstSync(): Promise<void> {
-  const expected = await seedDemoDirectory();
-  for (const site of ['SiteA', 'SiteB']) {
-    const run = await runFullImport(site);
-    const c = run.counters ?? {};
-    console.log(
-      `full import ${site}: ${run.status} — add ${c['stageAdd'] ?? 0}, update ${c['stageUpdate'] ?? 0}, delete ${c['stageDelete'] ?? 0}, ` +
-        `no change ${c['stageNoChange'] ?? 0}, failures ${c['stageFailure'] ?? 0}${run.message ? ` (${run.message})` : ''}`,
-    );
-    if (run.status === 'failed') throw new Error(`full import of ${site} failed: ${run.message}`);
-  }
+const counters = (c: Record<string, number> | null) =>
+  `add ${c?.['stageAdd'] ?? 0}, update ${c?.['stageUpdate'] ?? 0}, rename ${c?.['stageRename'] ?? 0}, delete ${c?.['stageDelete'] ?? 0}, failures ${c?.['stageFailure'] ?? 0}`;
+
+/**
+ * The README's first command ends here. Nobody starts a run: the Exchange connector imports each
+ * site by itself (a full import first, then a delta import every second). Show the runs and the
+ * metaverse, then make a live change in the directory and time its arrival in the read model.
+ */
+export async function firstSync(expected: number): Promise<void> {
   const result = await waitFor(
     'the metaverse read model to show every demo recipient',
     async () => {
       const r = await api<{ count: number; objects: MvObject[] }>('GET', `${urls.projection}/api/v1/objects?limit=1000`);
       return r.count >= expected ? r : undefined;
     },
+    120_000,
+  );
+  const { runs } = await api<{ runs: Run[] }>('GET', `${urls.exchange}/api/v1/runs`);
+  console.log('\nExchange connector runs (started by the connector itself):');
+  for (const r of runs.slice(0, 6)) console.log(`  ${r.partition.padEnd(8)} ${r.step.padEnd(13)} ${r.status.padEnd(22)} ${counters(r.counters)}`);
+  console.log(`\nmetaverse (projection-service read model, ${result.count} objects):`);
+  console.table(
+    result.objects.map((o) => ({ type: o.objectType, name: String(o.attributes['cn']?.[0] ?? ''), mail: String(o.attributes['mail']?.[0] ?? ''), version: o.version })),
+  );
+
+  const title = `Demo ${new Date().toISOString()}`;
+  const env = stackEnv();
+  const client = new Client({ url: env['MW_LDAP_URL']!, connectTimeout: 10_000, timeout: 30_000 });
+  await client.bind(env['MW_LDAP_BIND_DN']!, env['MW_LDAP_BIND_PASSWORD']!);
+  const started = Date.now();
+  try {
+    await client.modify(`cn=jsmith,cn=Recipients,ou=SiteA,${env['MW_LDAP_BASE_DN']}`, [
+      new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: [title] }) }),
+    ]);
+  } finally {
+    await client.unbind();
+  }
+  await waitFor(
+    'the live change in the read model',
+    async () => {
+      const r = await api<{ objects: MvObject[] }>('GET', `${urls.projection}/api/v1/objects?uid=jsmith`);
+      return r.objects[0]?.attributes['title']?.[0] === title ? true : undefined;
+    },
     60_000,
   );
-  console.log(`\nmetaverse (projection-service read model, ${result.count} objects):`);
-  const rows = result.objects.map((o) => ({ type: o.objectType, name: String(o.attributes['cn']?.[0] ?? ''), mail: String(o.attributes['mail']?.[0] ?? ''), version: o.version, id: o.id }));
-  console.table(rows);
+  console.log(`\nlive change: set title of jsmith in the Exchange directory; it reached the metaverse read model in ${Date.now() - started} ms`);
 }

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { api, urls } from './api';
-import { firstSync, runFullImport } from './demo';
+import { firstSync, runStep, seedDemoDirectory } from './demo';
 import { SERVICES, isReady, logFile, serviceSpec, servicePid, startService, stopService, waitReady } from './services';
 import { stackEnv, stackScript } from './workspace';
 
@@ -98,10 +98,23 @@ program
   .description('start a run step and wait for it, e.g. `mw run exchange full-import --partition SiteA`')
   .requiredOption('-p, --partition <partition>', 'partition (Exchange site)')
   .action(async (connector: string, step: string, opts: { partition: string }) => {
-    if (connector !== 'exchange' || step !== 'full-import') {
-      throw new Error(`supported today: mw run exchange full-import --partition <site> (got ${connector} ${step})`);
+    if (connector !== 'exchange' || (step !== 'full-import' && step !== 'delta-import')) {
+      throw new Error(`supported today: mw run exchange full-import|delta-import --partition <site> (got ${connector} ${step})`);
     }
-    console.log(JSON.stringify(await runFullImport(opts.partition), null, 2));
+    console.log(JSON.stringify(await runStep(step, opts.partition), null, 2));
+  });
+
+program
+  .command('runs')
+  .description('run history of the Exchange connector, newest first')
+  .option('--json', 'machine-readable')
+  .action(async (opts: { json?: boolean }) => {
+    const { runs } = await api<{ runs: { partition: string; step: string; status: string; startedAt: string; counters: unknown }[] }>(
+      'GET',
+      `${urls.exchange}/api/v1/runs`,
+    );
+    if (opts.json) console.log(JSON.stringify(runs, null, 2));
+    else for (const r of runs) console.log(`${r.startedAt}  ${r.partition.padEnd(10)} ${r.step.padEnd(13)} ${r.status.padEnd(22)} ${JSON.stringify(r.counters)}`);
   });
 
 const mv = program.command('mv').description('the metaverse read model');
@@ -122,11 +135,12 @@ mv.command('get <id>').action(async (id: string) => console.log(JSON.stringify(a
 
 program
   .command('demo')
-  .description('the quick start: stack up, seed a small Exchange organisation, full-import both sites, show the metaverse')
+  .description('the quick start: stack up, a small Exchange organisation, the five services, the metaverse, a live change')
   .action(async () => {
     if (stackScript(['up']) !== 0) process.exit(1);
+    const expected = await seedDemoDirectory();
     await servicesUp();
-    await firstSync();
+    await firstSync(expected);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

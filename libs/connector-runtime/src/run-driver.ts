@@ -83,18 +83,29 @@ export class RunDriver {
   }
 
   /**
-   * Starts a run step on a partition. Throws RunInProgress if one runs there already. Returns the
+   * Starts a run step on a partition, waiting up to `waitForLockMs` for a run already there to end
+   * (then RunInProgress). Returns the
    * run's id at once and a promise of its record; `record: false` runs without a run row unless
    * the run changed something or failed (continuous delta imports).
    */
-  async start(step: RunStep, partition: string, options: { record?: boolean } = {}): Promise<{ runId: string; done: Promise<RunRecord> }> {
+  async start(
+    step: RunStep,
+    partition: string,
+    options: { record?: boolean; waitForLockMs?: number } = {},
+  ): Promise<{ runId: string; done: Promise<RunRecord> }> {
     if (!this.o.connector.partitions().includes(partition)) {
       throw new Error(`unknown partition '${partition}' of connector ${this.name} (known: ${this.o.connector.partitions().join(', ')})`);
     }
     const lock = this.o.db.createQueryRunner();
     await lock.connect();
     const key = `${this.name}/${partition}`;
-    const [{ locked }] = await lock.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [key]);
+    let locked = false;
+    const deadline = Date.now() + (options.waitForLockMs ?? 0);
+    for (;;) {
+      [{ locked }] = await lock.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [key]);
+      if (locked || Date.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     if (!locked) {
       await lock.release();
       throw new RunInProgress(this.name, partition);
@@ -148,7 +159,11 @@ export class RunDriver {
           }
           this.o.logger.warn({ runId, partition, reason: result.reason }, 'full import instead of delta');
         } else {
-          await this.stageDelta(runId, partition, result.changes, result.watermark, delta.strategy, counters);
+          for (const e of result.errors ?? []) {
+            counters.stageFailure++;
+            errors.push(e);
+          }
+          await this.stageDelta(runId, partition, result.changes, result.watermark, delta.strategy, counters, errors);
         }
       }
       if (step === 'full-import') {
@@ -214,7 +229,15 @@ export class RunDriver {
     return withheld;
   }
 
-  private async stageDelta(runId: string, partition: string, changes: readonly DeltaChange[], watermark: string, strategy: string, counters: RunCounters): Promise<void> {
+  private async stageDelta(
+    runId: string,
+    partition: string,
+    changes: readonly DeltaChange[],
+    watermark: string,
+    strategy: string,
+    counters: RunCounters,
+    errors: readonly ObjectError[],
+  ): Promise<void> {
     const upserts = changes.filter((c): c is Extract<DeltaChange, { kind: 'upsert' }> => c.kind === 'upsert').map((c) => c.image);
     const deletes = changes.filter((c): c is Extract<DeltaChange, { kind: 'delete' }> => c.kind === 'delete');
     await this.o.db.transaction(async (tx) => {
@@ -236,6 +259,7 @@ export class RunDriver {
       }
       await this.stage(tx, runId, partition, gone, counters);
       await this.saveWatermark(tx, partition, strategy, watermark);
+      await this.recordObjectErrors(tx, errors);
     });
   }
 

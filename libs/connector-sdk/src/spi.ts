@@ -59,10 +59,10 @@ export interface FullImportCapability {
 /** One change a delta read found. The driver diffs images against the connector space anyway. */
 export type DeltaChange =
   | { readonly kind: 'upsert'; readonly image: CsImage }
-  | { readonly kind: 'delete'; readonly anchor: string; readonly dn: string | null };
+  | { readonly kind: 'delete'; readonly anchor: string | null; readonly dn: string | null };
 
 export type DeltaResult =
-  | { readonly outcome: 'changes'; readonly changes: readonly DeltaChange[]; readonly watermark: string }
+  | { readonly outcome: 'changes'; readonly changes: readonly DeltaChange[]; readonly watermark: string; readonly errors?: readonly ObjectError[] }
   /** The watermark can no longer be trusted (log purged, other server, tombstones expired). */
   | { readonly outcome: 'full-import-required'; readonly reason: string };
 

@@ -1,17 +1,18 @@
-import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { RunInProgress, type RunStep } from '@metaweave/connector-runtime';
 import { DataSource } from 'typeorm';
 import { CONFIG, type ExchangeConfig } from '../config';
-import { FullImport, RunAlreadyInProgress } from '../import/full-import';
+import { Runs } from '../import/runs';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const STEPS = ['full-import'] as const;
+const STEPS: readonly RunStep[] = ['full-import', 'delta-import'];
 
-/** Run steps on demand: `POST /api/v1/runs {"step":"full-import","partition":"SiteA"}`. */
+/** Run steps on demand: `POST /api/v1/runs {"step":"full-import","partition":"SiteA"}`; run history. */
 @Controller('api/v1/runs')
 export class RunsController {
   constructor(
     @Inject(CONFIG) private readonly config: ExchangeConfig,
-    private readonly fullImport: FullImport,
+    private readonly runs: Runs,
     private readonly db: DataSource,
   ) {}
 
@@ -19,23 +20,25 @@ export class RunsController {
   @HttpCode(202)
   async start(@Body() body: unknown) {
     const { step, partition } = (body ?? {}) as { step?: unknown; partition?: unknown };
-    if (!STEPS.includes(step as (typeof STEPS)[number])) {
+    if (!STEPS.includes(step as RunStep)) {
       throw new BadRequestException(`step must be one of ${STEPS.join(', ')}; got ${JSON.stringify(step)}`);
     }
     if (typeof partition !== 'string' || !this.config.sites.includes(partition)) {
       throw new BadRequestException(`partition must be one of the configured sites ${this.config.sites.join(', ')}; got ${JSON.stringify(partition)}`);
     }
     try {
-      return { runId: await this.fullImport.start(partition), step, partition };
+      return { runId: await this.runs.start(step as RunStep, partition), step, partition };
     } catch (error) {
-      if (error instanceof RunAlreadyInProgress) throw new ConflictException(error.message);
+      if (error instanceof RunInProgress) throw new ConflictException(`${error.message}; try again when it has finished`);
       throw error;
     }
   }
 
   @Get()
-  async list() {
-    const rows = await this.db.query(`SELECT * FROM run ORDER BY started_at DESC LIMIT 100`);
+  async list(@Query('partition') partition?: string) {
+    const rows = partition
+      ? await this.db.query(`SELECT * FROM run WHERE partition = $1 ORDER BY started_at DESC LIMIT 100`, [partition])
+      : await this.db.query(`SELECT * FROM run ORDER BY started_at DESC LIMIT 100`);
     return { runs: rows.map(toDto) };
   }
 

@@ -1,0 +1,241 @@
+import type {
+  ConnectionTestResult,
+  Connector,
+  DeltaChange,
+  DeltaResult,
+  ImportSink,
+  ObjectError,
+} from '@metaweave/connector-sdk';
+import { Client, type Entry } from 'ldapts';
+import { BINARY_ATTRIBUTES, MalformedEntry, toCsImage, type LdapEntry } from '../import/entry-mapping';
+import { auditEffects, formatWatermark, parseWatermark, type AuditRecord, type Watermark } from './accesslog';
+
+export interface ExchangeDirectoryOptions {
+  readonly name: string;
+  readonly url: string;
+  readonly bindDn: string;
+  readonly bindPassword: string;
+  /** `o=<Organization>`; each site is the partition `ou=<site>,o=<Organization>`. */
+  readonly baseDn: string;
+  readonly sites: readonly string[];
+  readonly pageSize?: number;
+  /** Age after which an `empty:` watermark is no longer trusted (the accesslog purge age). */
+  readonly accesslogPurgeAgeMs?: number;
+  readonly clock?: () => Date;
+}
+
+export const RECIPIENT_FILTER = '(|(objectClass=ex55Mailbox)(objectClass=Remote-Address)(objectClass=groupOfNames))';
+const ACCESSLOG = 'cn=accesslog';
+const SEVEN_DAYS = 7 * 24 * 3600 * 1000;
+
+/**
+ * The Exchange 5.5 directory as a connector: sites are partitions, recipients are read with paged
+ * searches, and changes come from the `accesslog` strategy (OpenLDAP's audit log, the stand-in's
+ * change log). Protocol code only: the run-step driver does diffing, staging and watermarks.
+ */
+export class ExchangeDirectory implements Connector {
+  readonly capabilities;
+
+  constructor(private readonly o: ExchangeDirectoryOptions) {
+    this.capabilities = {
+      fullImport: { fullImport: (p: string, sink: ImportSink) => this.fullImport(p, sink) },
+      deltaImport: { strategy: 'accesslog', deltaImport: (p: string, w: string) => this.deltaImport(p, w) },
+    } as const;
+  }
+
+  get name(): string {
+    return this.o.name;
+  }
+
+  partitions(): readonly string[] {
+    return this.o.sites;
+  }
+
+  partitionBase(partition: string): string {
+    return `ou=${partition},${this.o.baseDn}`;
+  }
+
+  async test(): Promise<ConnectionTestResult> {
+    try {
+      await this.withClient(async (c) => {
+        await c.search(this.o.baseDn, { scope: 'base', attributes: ['1.1'] });
+      });
+      return { reachable: true, canRead: true, canWrite: false, detail: `bound to ${this.o.url} as ${this.o.bindDn}` };
+    } catch (error) {
+      return { reachable: false, canRead: false, canWrite: false, detail: describeLdapError(error, this.o.url, this.o.baseDn) };
+    }
+  }
+
+  async dispose(): Promise<void> {}
+
+  private async withClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    const client = new Client({ url: this.o.url, timeout: 60_000, connectTimeout: 10_000 });
+    try {
+      await client.bind(this.o.bindDn, this.o.bindPassword);
+      return await work(client);
+    } catch (error) {
+      if (isDirectoryError(error)) throw new Error(describeLdapError(error, this.o.url, this.o.baseDn));
+      throw error;
+    } finally {
+      await client.unbind().catch(() => undefined);
+    }
+  }
+
+  private async fullImport(partition: string, sink: ImportSink): Promise<{ watermark: string | null }> {
+    const base = this.partitionBase(partition);
+    return this.withClient(async (client) => {
+      // The watermark is taken before the read: a change made during the read is seen again by the
+      // next delta import (and then found unchanged), never missed.
+      const watermark = await this.currentWatermark(client);
+      const pages = client.searchPaginated(base, {
+        scope: 'sub',
+        filter: RECIPIENT_FILTER,
+        attributes: ['*', 'entryUUID'],
+        explicitBufferAttributes: [...BINARY_ATTRIBUTES],
+        paged: { pageSize: this.o.pageSize ?? 500 },
+      });
+      for await (const page of pages) {
+        const images = [];
+        for (const entry of page.searchEntries) {
+          try {
+            images.push(toCsImage(entry as LdapEntry, partition));
+          } catch (error) {
+            if (!(error instanceof MalformedEntry)) throw error;
+            sink.objectError({ object: error.dn, type: 'malformed-entry', message: error.message });
+          }
+        }
+        await sink.page(images);
+      }
+      return { watermark: formatWatermark(watermark) };
+    });
+  }
+
+  /** The newest accesslog record now (its reqStart), found through the log database's contextCSN. */
+  private async currentWatermark(client: Client): Promise<Watermark> {
+    const { searchEntries: root } = await client.search(ACCESSLOG, { scope: 'base', attributes: ['contextCSN'] });
+    const csn = first(root[0]?.['contextCSN']);
+    if (csn) {
+      const { searchEntries } = await client.search(ACCESSLOG, { scope: 'one', filter: `(entryCSN>=${csn})`, attributes: ['reqStart'] });
+      const newest = searchEntries.map((e) => first(e['reqStart'])).filter((x): x is string => !!x).sort().pop();
+      if (newest) return { kind: 'record', reqStart: newest };
+    }
+    return { kind: 'empty', at: (this.o.clock ?? (() => new Date()))() };
+  }
+
+  private async deltaImport(partition: string, value: string): Promise<DeltaResult> {
+    const base = this.partitionBase(partition);
+    const watermark = parseWatermark(value);
+    return this.withClient(async (client) => {
+      if (watermark.kind === 'record') {
+        const still = await client
+          .search(`reqStart=${watermark.reqStart},${ACCESSLOG}`, { scope: 'base', attributes: ['1.1'] })
+          .then(() => true)
+          .catch((e: Error) => {
+            if (e.name === 'NoSuchObjectError') return false;
+            throw e;
+          });
+        if (!still) return { outcome: 'full-import-required', reason: `accesslog purged past the watermark ${watermark.reqStart}` };
+      } else {
+        const age = (this.o.clock ?? (() => new Date()))().getTime() - watermark.at.getTime();
+        if (age > (this.o.accesslogPurgeAgeMs ?? SEVEN_DAYS)) {
+          return { outcome: 'full-import-required', reason: `no delta for ${Math.round(age / 3600000)} h: longer than the accesslog keeps records` };
+        }
+      }
+      const filter =
+        watermark.kind === 'record'
+          ? `(&(objectClass=auditWriteObject)(reqResult=0)(reqStart>=${watermark.reqStart}))`
+          : '(&(objectClass=auditWriteObject)(reqResult=0))';
+      const records: AuditRecord[] = [];
+      for await (const page of client.searchPaginated(ACCESSLOG, {
+        scope: 'one',
+        filter,
+        attributes: ['reqStart', 'reqType', 'reqDN', 'reqNewRDN', 'reqNewSuperior', 'reqOld'],
+        paged: { pageSize: 1000 },
+      })) {
+        for (const e of page.searchEntries) {
+          const reqStart = first(e['reqStart']);
+          if (!reqStart || (watermark.kind === 'record' && reqStart === watermark.reqStart)) continue;
+          records.push({
+            reqStart,
+            reqType: first(e['reqType']) ?? '',
+            reqDN: first(e['reqDN']) ?? '',
+            ...(first(e['reqNewRDN']) ? { reqNewRDN: first(e['reqNewRDN'])! } : {}),
+            ...(first(e['reqNewSuperior']) ? { reqNewSuperior: first(e['reqNewSuperior'])! } : {}),
+            reqOld: all(e['reqOld']),
+          });
+        }
+      }
+      const next = records.reduce((max, r) => (r.reqStart > max ? r.reqStart : max), watermark.kind === 'record' ? watermark.reqStart : '');
+      const nextWatermark = next ? formatWatermark({ kind: 'record', reqStart: next }) : value;
+      const changes: DeltaChange[] = [];
+      const errors: ObjectError[] = [];
+      // Re-read each touched object once, as it is now; deletes in log order after that.
+      const effects = auditEffects(records, base);
+      const touched = [...new Set(effects.filter((e) => e.kind === 'touch').map((e) => e.dn.toLowerCase()))];
+      const current = new Map<string, Entry>();
+      for (const dn of touched) {
+        const entry = await this.readRecipient(client, dn);
+        if (entry) current.set(dn, entry);
+      }
+      for (const effect of effects) {
+        if (effect.kind === 'delete') {
+          changes.push({ kind: 'delete', anchor: effect.anchor, dn: effect.dn });
+          continue;
+        }
+        const entry = current.get(effect.dn.toLowerCase());
+        if (!entry) continue;
+        current.delete(effect.dn.toLowerCase());
+        try {
+          changes.push({ kind: 'upsert', image: toCsImage(entry as LdapEntry, partition) });
+        } catch (error) {
+          if (!(error instanceof MalformedEntry)) throw error;
+          errors.push({ object: error.dn, type: 'malformed-entry', message: error.message });
+        }
+      }
+      return { outcome: 'changes', changes, watermark: nextWatermark, errors };
+    });
+  }
+
+  /** The recipient at `dn` now, or null if it is gone or is not a recipient (a container...). */
+  private async readRecipient(client: Client, dn: string): Promise<Entry | null> {
+    try {
+      const { searchEntries } = await client.search(dn, {
+        scope: 'base',
+        filter: RECIPIENT_FILTER,
+        attributes: ['*', 'entryUUID'],
+        explicitBufferAttributes: [...BINARY_ATTRIBUTES],
+      });
+      return searchEntries[0] ?? null;
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchObjectError') return null;
+      throw error;
+    }
+  }
+}
+
+function first(v: unknown): string | undefined {
+  const x = Array.isArray(v) ? v[0] : v;
+  return x === undefined ? undefined : String(x);
+}
+
+function all(v: unknown): string[] {
+  return v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString('latin1') : String(x)));
+}
+
+/** Errors of the LDAP conversation (result codes, sockets), as opposed to the sink's own. */
+function isDirectoryError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE'].includes(String(code));
+}
+
+/** An actionable message for a failed directory operation; never includes the bind password. */
+export function describeLdapError(error: unknown, url: string, base: string): string {
+  const e = error as { code?: unknown; message?: string; name?: string };
+  if (e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT' || e.code === 'EHOSTUNREACH') {
+    return `Exchange directory unreachable at ${url} (${String(e.code)}): check the server and MW_LDAP_URL`;
+  }
+  if (e.name === 'InvalidCredentialsError') return `bind refused by ${url}: check MW_LDAP_BIND_DN and MW_LDAP_BIND_PASSWORD`;
+  if (e.name === 'NoSuchObjectError') return `${base} does not exist on ${url}: check MW_LDAP_BASE_DN and MW_EXCHANGE_SITES`;
+  if (e.name === 'InsufficientAccessError') return `the account ${url} bound as may not read ${base} or cn=accesslog: it needs administrator rights`;
+  return `${e.name ?? 'Error'} from ${url}: ${e.message ?? String(error)}`;
+}

@@ -1,0 +1,79 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { RunDriver, RunInProgress, type RunRecord, type RunStep } from '@metaweave/connector-runtime';
+import { TOPICS } from '@metaweave/contracts';
+import { LOGGER, type Logger } from '@metaweave/platform';
+import { DataSource } from 'typeorm';
+import { CONFIG, SERVICE_NAME, type ExchangeConfig } from '../config';
+import { ExchangeDirectory } from '../directory/exchange-directory';
+
+/**
+ * Runs of the Exchange connector: on demand (API, `mw run`) and continuously — a delta import of
+ * every site every `MW_EXCHANGE_DELTA_INTERVAL_MS` (the first one of a site is a full import), so a
+ * change in the directory reaches the metaverse without anyone starting a run. Runs of one site
+ * never overlap; a scheduled delta finding a run in progress simply waits for the next tick.
+ */
+@Injectable()
+export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly directory: ExchangeDirectory;
+  private readonly driver: RunDriver;
+  private timer?: NodeJS.Timeout;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private stopping = false;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: ExchangeConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    db: DataSource,
+  ) {
+    this.directory = new ExchangeDirectory({ name: config.connector, ...config.ldap, sites: config.sites });
+    this.driver = new RunDriver({
+      db,
+      schema: config.database.schema,
+      connector: this.directory,
+      topic: config.kafka.topicPrefix + TOPICS.csChanges.name,
+      source: SERVICE_NAME,
+      logger,
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.config.deltaIntervalMs > 0) this.schedule();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Starts a run on demand, waiting (bounded) for a run in progress on that site to end. */
+  async start(step: RunStep, partition: string): Promise<string> {
+    const { runId, done } = await this.driver.start(step, partition, { waitForLockMs: 30_000 });
+    this.track(done);
+    return runId;
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => void this.tick(), this.config.deltaIntervalMs);
+  }
+
+  private async tick(): Promise<void> {
+    await Promise.allSettled(
+      this.directory.partitions().map(async (site) => {
+        try {
+          const { done } = await this.driver.start('delta-import', site, { record: false });
+          this.track(done);
+          await done;
+        } catch (error) {
+          if (!(error instanceof RunInProgress)) this.logger.warn({ site, error: (error as Error).message }, 'scheduled delta import not started');
+        }
+      }),
+    );
+    if (!this.stopping) this.schedule();
+  }
+
+  private track(done: Promise<RunRecord>): void {
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done)).catch(() => undefined);
+  }
+}
