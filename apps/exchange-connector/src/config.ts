@@ -1,15 +1,11 @@
-import { settings } from '@metaweave/platform';
+import { baseServiceConfig, serviceSettings } from '@metaweave/platform';
 import { z } from 'zod';
 
 export const SERVICE_NAME = 'exchange-connector';
 
 export const configSchema = z
   .object({
-    ...settings.kafka,
-    ...settings.database,
-    ...settings.http,
-    ...settings.telemetry,
-    ...settings.log,
+    ...serviceSettings,
     MW_CONNECTOR_NAME: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and -').default('exchange'),
     MW_LDAP_URL: z.string().regex(/^ldaps?:\/\/[^/]+\/?$/, 'expected ldap://host:port or ldaps://host:port'),
     MW_LDAP_BIND_DN: z.string().min(1),
@@ -23,12 +19,8 @@ export const configSchema = z
     MW_EXCHANGE_DELTA_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
   })
   .transform((e) => ({
+    ...baseServiceConfig(e, SERVICE_NAME),
     connector: e.MW_CONNECTOR_NAME,
-    kafka: { brokers: e.MW_KAFKA_BROKERS, topicPrefix: e.MW_TOPIC_PREFIX },
-    database: { url: e.MW_DATABASE_URL, schema: e.MW_DATABASE_SCHEMA },
-    http: { port: e.MW_HTTP_PORT, host: e.MW_HTTP_HOST },
-    telemetry: { exporter: e.MW_OTEL_EXPORTER, otlpEndpoint: e.MW_OTEL_ENDPOINT, filePath: e.MW_OTEL_FILE, sampleRatio: e.MW_OTEL_SAMPLE_RATIO },
-    logLevel: e.MW_LOG_LEVEL,
     ldap: { url: e.MW_LDAP_URL, bindDn: e.MW_LDAP_BIND_DN, bindPassword: e.MW_LDAP_BIND_PASSWORD, baseDn: e.MW_LDAP_BASE_DN },
     sites: e.MW_EXCHANGE_SITES,
     /** 0 turns continuous delta imports off (runs only on demand). */

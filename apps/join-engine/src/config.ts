@@ -1,17 +1,9 @@
-import { settings } from '@metaweave/platform';
+import { baseServiceConfig, serviceSettings } from '@metaweave/platform';
 import { z } from 'zod';
 
 export const SERVICE_NAME = 'join-engine';
 
-export const configSchema = z
-  .object({ ...settings.kafka, ...settings.database, ...settings.http, ...settings.telemetry, ...settings.log })
-  .transform((e) => ({
-    kafka: { brokers: e.MW_KAFKA_BROKERS, topicPrefix: e.MW_TOPIC_PREFIX, groupId: `${e.MW_TOPIC_PREFIX}join-engine` },
-    database: { url: e.MW_DATABASE_URL, schema: e.MW_DATABASE_SCHEMA },
-    http: { port: e.MW_HTTP_PORT, host: e.MW_HTTP_HOST },
-    telemetry: { exporter: e.MW_OTEL_EXPORTER, otlpEndpoint: e.MW_OTEL_ENDPOINT, filePath: e.MW_OTEL_FILE, sampleRatio: e.MW_OTEL_SAMPLE_RATIO },
-    logLevel: e.MW_LOG_LEVEL,
-  }));
+export const configSchema = z.object(serviceSettings).transform((e) => baseServiceConfig(e, SERVICE_NAME));
 
 export type JoinEngineConfig = z.output<typeof configSchema>;
 export const CONFIG = Symbol('JoinEngineConfig');

@@ -66,3 +66,19 @@ export const settings = {
     MW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   },
 } as const;
+
+/** The settings every service has: Kafka, its database schema, HTTP, tracing, logging. */
+export const serviceSettings = { ...settings.kafka, ...settings.database, ...settings.http, ...settings.telemetry, ...settings.log } as const;
+
+type ServiceEnv = z.output<z.ZodObject<typeof serviceSettings>>;
+
+/** The typed part of every service's configuration, from the validated environment. */
+export function baseServiceConfig(e: ServiceEnv, service: string) {
+  return {
+    kafka: { brokers: e.MW_KAFKA_BROKERS, topicPrefix: e.MW_TOPIC_PREFIX, groupId: `${e.MW_TOPIC_PREFIX}${service}` },
+    database: { url: e.MW_DATABASE_URL, schema: e.MW_DATABASE_SCHEMA },
+    http: { port: e.MW_HTTP_PORT, host: e.MW_HTTP_HOST },
+    telemetry: { exporter: e.MW_OTEL_EXPORTER, otlpEndpoint: e.MW_OTEL_ENDPOINT, filePath: e.MW_OTEL_FILE, sampleRatio: e.MW_OTEL_SAMPLE_RATIO },
+    logLevel: e.MW_LOG_LEVEL,
+  };
+}
