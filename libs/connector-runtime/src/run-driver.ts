@@ -125,6 +125,34 @@ export class RunDriver {
     return { runId, done };
   }
 
+  /**
+   * Marks runs left `running` by a process that died (no one holds their partition's lock) as
+   * `abandoned`. Their staged changes are committed or rolled back as a whole per transaction;
+   * the next run re-reads and re-stages nothing twice.
+   */
+  async recoverAbandonedRuns(): Promise<number> {
+    let recovered = 0;
+    for (const partition of this.o.connector.partitions()) {
+      const lock = this.o.db.createQueryRunner();
+      await lock.connect();
+      try {
+        const key = `${this.name}/${partition}`;
+        const [{ locked }] = await lock.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [key]);
+        if (!locked) continue;
+        const rows = await lock.query(
+          `UPDATE ${this.s}.run SET status = 'abandoned', finished_at = now(), message = 'the connector stopped during this run; the next run picks up'
+           WHERE connector = $1 AND partition = $2 AND status = 'running' RETURNING id`,
+          [this.name, partition],
+        );
+        recovered += rows[0]?.length ?? rows.length;
+        await lock.query(`SELECT pg_advisory_unlock(hashtext($1))`, [key]);
+      } finally {
+        await lock.release();
+      }
+    }
+    return recovered;
+  }
+
   private async insertRun(runId: string, step: RunStep, partition: string): Promise<void> {
     await this.o.db.query(`INSERT INTO ${this.s}.run (id, connector, partition, step, status) VALUES ($1, $2, $3, $4, 'running')`, [
       runId,

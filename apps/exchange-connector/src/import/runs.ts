@@ -36,7 +36,9 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
     });
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    const abandoned = await this.driver.recoverAbandonedRuns();
+    if (abandoned > 0) this.logger.warn({ abandoned }, 'runs left running by a stopped process marked abandoned');
     if (this.config.deltaIntervalMs > 0) this.schedule();
   }
 
