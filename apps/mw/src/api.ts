@@ -1,3 +1,4 @@
+import { PORTS } from './services';
 /** Small JSON-over-HTTP helper for the services' APIs; errors carry the service's own message. */
 export async function api<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> {
   let res: Response;
@@ -18,8 +19,8 @@ export async function api<T>(method: 'GET' | 'POST', url: string, body?: unknown
 }
 
 export const urls = {
-  exchange: 'http://127.0.0.1:7101',
-  projection: 'http://127.0.0.1:7105',
+  exchange: `http://127.0.0.1:${PORTS['exchange-connector']}`,
+  projection: `http://127.0.0.1:${PORTS['projection-service']}`,
 };
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {

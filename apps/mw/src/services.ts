@@ -24,17 +24,27 @@ const common = (name: string, port: number, stack: Record<string, string>) => {
   };
 };
 
-/** The five services, in start order; ports are fixed on this machine (README: Ports). */
+/** Services listen on MW_SERVICES_PORT_BASE + 1..5 (default 7101..7105; README: Ports). */
+const BASE = Number(process.env['MW_SERVICES_PORT_BASE'] ?? 7100);
+export const PORTS = {
+  'exchange-connector': BASE + 1,
+  'nt4-connector': BASE + 2,
+  'join-engine': BASE + 3,
+  'password-service': BASE + 4,
+  'projection-service': BASE + 5,
+} as const;
+
+/** The five services, in start order. */
 export const SERVICES: readonly ServiceSpec[] = [
-  { name: 'projection-service', port: 7105, env: (s) => common('projection-service', 7105, s) },
-  { name: 'join-engine', port: 7103, env: (s) => common('join-engine', 7103, s) },
-  { name: 'password-service', port: 7104, env: (s) => common('password-service', 7104, s) },
-  { name: 'nt4-connector', port: 7102, env: (s) => common('nt4-connector', 7102, s) },
+  { name: 'projection-service', port: PORTS['projection-service'], env: (s) => common('projection-service', PORTS['projection-service'], s) },
+  { name: 'join-engine', port: PORTS['join-engine'], env: (s) => common('join-engine', PORTS['join-engine'], s) },
+  { name: 'password-service', port: PORTS['password-service'], env: (s) => common('password-service', PORTS['password-service'], s) },
+  { name: 'nt4-connector', port: PORTS['nt4-connector'], env: (s) => common('nt4-connector', PORTS['nt4-connector'], s) },
   {
     name: 'exchange-connector',
-    port: 7101,
+    port: PORTS['exchange-connector'],
     env: (s) => ({
-      ...common('exchange-connector', 7101, s),
+      ...common('exchange-connector', PORTS['exchange-connector'], s),
       MW_LDAP_URL: s['MW_LDAP_URL'] ?? '',
       MW_LDAP_BIND_DN: s['MW_LDAP_BIND_DN'] ?? '',
       MW_LDAP_BIND_PASSWORD: s['MW_LDAP_BIND_PASSWORD'] ?? '',
@@ -69,10 +79,13 @@ export function servicePid(name: string): number | null {
   }
 }
 
+/** Ready, and it is our process answering on the port (not another stack's). */
 export async function isReady(spec: ServiceSpec): Promise<boolean> {
   try {
     const res = await fetch(`http://127.0.0.1:${spec.port}/health/ready`, { signal: AbortSignal.timeout(2000) });
-    return res.ok;
+    if (!res.ok) return false;
+    const body = (await res.json()) as { pid?: number };
+    return body.pid === servicePid(spec.name);
   } catch {
     return false;
   }

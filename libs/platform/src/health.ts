@@ -31,7 +31,7 @@ export class HealthController {
   /** Liveness: the process answers. */
   @Get('live')
   live() {
-    return { status: 'live' };
+    return { status: 'live', pid: process.pid };
   }
 
   /** Readiness: every registered check passes; 503 names the ones that do not. */
@@ -39,7 +39,7 @@ export class HealthController {
   async ready() {
     const result = await this.readiness.evaluate();
     if (!result.ready) throw new HttpException({ status: 'not-ready', checks: result.checks }, HttpStatus.SERVICE_UNAVAILABLE);
-    return { status: 'ready', checks: result.checks };
+    return { status: 'ready', pid: process.pid, checks: result.checks };
   }
 }
 
