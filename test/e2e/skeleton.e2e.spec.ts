@@ -71,6 +71,19 @@ describe('walking skeleton: Exchange directory → join engine → read model', 
     expect(new Set(all.map((o) => o.connectors[0]!.anchor)).size).toBe(3);
   });
 
+  it('discovers the Exchange schema from the live directory', async () => {
+    const { status, body } = await p.json<{ objectTypes: { name: string; mandatory: string[]; attributes: string[] }[]; attributes: { name: string; syntax: string; multiValued: boolean }[] }>(
+      'exchange-connector',
+      '/api/v1/schema',
+    );
+    expect(status).toBe(200);
+    expect(body.objectTypes.map((t) => t.name)).toEqual(['mailbox', 'customRecipient', 'distributionList']);
+    expect(body.objectTypes.find((t) => t.name === 'customRecipient')!.mandatory).toContain('Target-Address');
+    expect(body.attributes.find((a) => a.name === 'Assoc-NT-Account')).toMatchObject({ syntax: 'binary', multiValued: false });
+    expect(body.attributes.find((a) => a.name === 'member')).toMatchObject({ syntax: 'reference', multiValued: true });
+    expect(body.attributes.find((a) => a.name === 'Extension-Attribute-15')).toMatchObject({ syntax: 'string', multiValued: false });
+  });
+
   it('changes nothing when the same directory is imported again', async () => {
     const before = (await search('limit=100')).objects;
     const run = await p.fullImport();

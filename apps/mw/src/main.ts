@@ -117,6 +117,15 @@ program
     else for (const r of runs) console.log(`${r.startedAt}  ${r.partition.padEnd(10)} ${r.step.padEnd(13)} ${r.status.padEnd(22)} ${JSON.stringify(r.counters)}`);
   });
 
+program
+  .command('schema <connector>')
+  .description('object types and attributes the connector discovers in its directory now (`mw schema exchange`)')
+  .action(async (connector: string) => {
+    if (connector !== 'exchange') throw new Error(`supported today: mw schema exchange (got ${connector})`);
+    const schema = await api<{ objectTypes: { name: string; mandatory: string[]; attributes: string[] }[] }>('GET', `${urls.exchange}/api/v1/schema`);
+    console.log(JSON.stringify(schema, null, 2));
+  });
+
 const mv = program.command('mv').description('the metaverse read model');
 mv.command('search [filters...]')
   .description('objects by type and exact attribute values, e.g. `mw mv search --type person mail=jsmith@contoso.com`')

@@ -1,6 +1,7 @@
 import type {
   ConnectionTestResult,
   Connector,
+  ConnectorSchema,
   DeltaChange,
   DeltaResult,
   ImportSink,
@@ -9,6 +10,7 @@ import type {
 import { Client, type Entry } from 'ldapts';
 import { BINARY_ATTRIBUTES, MalformedEntry, toCsImage, type LdapEntry } from '../import/entry-mapping';
 import { auditEffects, formatWatermark, parseWatermark, type AuditRecord, type Watermark } from './accesslog';
+import { buildSchema } from './subschema';
 
 export interface ExchangeDirectoryOptions {
   readonly name: string;
@@ -40,6 +42,7 @@ export class ExchangeDirectory implements Connector {
     this.capabilities = {
       fullImport: { fullImport: (p: string, sink: ImportSink) => this.fullImport(p, sink) },
       deltaImport: { strategy: 'accesslog', deltaImport: (p: string, w: string) => this.deltaImport(p, w) },
+      schema: { discover: () => this.discoverSchema() },
     } as const;
   }
 
@@ -67,6 +70,18 @@ export class ExchangeDirectory implements Connector {
   }
 
   async dispose(): Promise<void> {}
+
+  /** Object types and attributes as the directory's subschema entry declares them now. */
+  private async discoverSchema(): Promise<ConnectorSchema> {
+    return this.withClient(async (client) => {
+      const { searchEntries: root } = await client.search('', { scope: 'base', attributes: ['subschemaSubentry'] });
+      const subschema = first(root[0]?.['subschemaSubentry']) ?? 'cn=Subschema';
+      const { searchEntries } = await client.search(subschema, { scope: 'base', filter: '(objectClass=subschema)', attributes: ['attributeTypes', 'objectClasses'] });
+      const entry = searchEntries[0];
+      if (!entry) throw new Error(`no subschema entry at ${subschema} on ${this.o.url}`);
+      return buildSchema(all(entry['attributeTypes']), all(entry['objectClasses']));
+    });
+  }
 
   private async withClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
     const client = new Client({ url: this.o.url, timeout: 60_000, connectTimeout: 10_000 });

@@ -1,0 +1,13 @@
+import { Controller, Get } from '@nestjs/common';
+import { Runs } from '../import/runs';
+
+/** `GET /api/v1/schema`: object types and attributes discovered from the directory now. */
+@Controller('api/v1/schema')
+export class SchemaController {
+  constructor(private readonly runs: Runs) {}
+
+  @Get()
+  async discover() {
+    return this.runs.directory.capabilities.schema.discover();
+  }
+}
