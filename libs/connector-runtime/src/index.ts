@@ -1,2 +1,3 @@
 export * from './run-driver';
 export * from './schema';
+export * from './export-applier';

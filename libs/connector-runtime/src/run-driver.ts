@@ -84,45 +84,92 @@ export class RunDriver {
 
   /**
    * Starts a run step on a partition, waiting up to `waitForLockMs` for a run already there to end
-   * (then RunInProgress). Returns the
-   * run's id at once and a promise of its record; `record: false` runs without a run row unless
-   * the run changed something or failed (continuous delta imports).
+   * (then RunInProgress). Returns the run's id at once and a promise of its record; `record: false`
+   * runs without a run row unless the run changed something or failed (continuous delta imports).
    */
   async start(
     step: RunStep,
     partition: string,
     options: { record?: boolean; waitForLockMs?: number } = {},
   ): Promise<{ runId: string; done: Promise<RunRecord> }> {
+    this.checkPartition(partition);
+    const release = await this.lockPartition(partition, options.waitForLockMs ?? 0);
+    const runId = randomUUID();
+    const record = options.record ?? true;
+    try {
+      if (record) await this.insertRun(runId, step, partition);
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    const done = tracer
+      .startActiveSpan(step, { attributes: { 'mw.connector': this.name, 'mw.partition': partition, 'mw.run.id': runId } }, (span) =>
+        this.execute(runId, step, partition, record, span).finally(() => span.end()),
+      )
+      .finally(release);
+    done.catch(() => undefined);
+    return { runId, done };
+  }
+
+  checkPartition(partition: string): void {
     if (!this.o.connector.partitions().includes(partition)) {
       throw new Error(`unknown partition '${partition}' of connector ${this.name} (known: ${this.o.connector.partitions().join(', ')})`);
     }
+  }
+
+  /**
+   * Takes the partition's lease (a PostgreSQL session advisory lock): one run or export at a time
+   * per connector partition, across every replica. Waits up to `waitMs`, then RunInProgress.
+   * Resolves with the function that releases it.
+   */
+  async lockPartition(partition: string, waitMs: number): Promise<() => Promise<void>> {
     const lock = this.o.db.createQueryRunner();
     await lock.connect();
     const key = `${this.name}/${partition}`;
     let locked = false;
-    const deadline = Date.now() + (options.waitForLockMs ?? 0);
-    for (;;) {
-      [{ locked }] = await lock.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [key]);
-      if (locked || Date.now() >= deadline) break;
-      await new Promise((r) => setTimeout(r, 100));
+    const deadline = Date.now() + waitMs;
+    try {
+      for (;;) {
+        [{ locked }] = await lock.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [key]);
+        if (locked || Date.now() >= deadline) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } catch (error) {
+      await lock.release();
+      throw error;
     }
     if (!locked) {
       await lock.release();
       throw new RunInProgress(this.name, partition);
     }
-    const runId = randomUUID();
-    const record = options.record ?? true;
-    if (record) await this.insertRun(runId, step, partition);
-    const done = tracer
-      .startActiveSpan(step, { attributes: { 'mw.connector': this.name, 'mw.partition': partition, 'mw.run.id': runId } }, (span) =>
-        this.execute(runId, step, partition, record, span).finally(() => span.end()),
-      )
-      .finally(async () => {
-        await lock.query(`SELECT pg_advisory_unlock(hashtext($1))`, [key]).catch(() => undefined);
-        lock.release();
-      });
-    done.catch(() => undefined);
-    return { runId, done };
+    return async () => {
+      await lock.query(`SELECT pg_advisory_unlock(hashtext($1))`, [key]).catch(() => undefined);
+      await lock.release();
+    };
+  }
+
+  /**
+   * Stages what an export's confirming read-back found (the object's image, or its absence after
+   * a delete) exactly as an import would, and runs `alsoInTransaction` in the same transaction.
+   */
+  async stageConfirmation(
+    partition: string,
+    readBack: CsImage | null,
+    deletedAnchor: string | null,
+    alsoInTransaction: (tx: EntityManager) => Promise<void>,
+  ): Promise<void> {
+    const counters: RunCounters = { stageAdd: 0, stageUpdate: 0, stageRename: 0, stageDelete: 0, stageNoChange: 0, stageFailure: 0 };
+    await this.o.db.transaction(async (tx) => {
+      if (readBack) await this.stageImagesIn(tx, 'export', partition, [readBack], counters);
+      if (deletedAnchor) {
+        const rows: StoredRow[] = await tx.query(`SELECT * FROM ${this.s}.cs_object WHERE connector = $1 AND anchor = $2 AND NOT deleted FOR UPDATE`, [this.name, deletedAnchor]);
+        if (rows[0]) {
+          const stored = fromRow(rows[0]);
+          await this.stage(tx, 'export', partition, [{ change: 'delete', image: { ...stored, attributes: {} }, previousDn: null, delta: [], version: stored.version + 1 }], counters);
+        }
+      }
+      await alsoInTransaction(tx);
+    });
   }
 
   /**

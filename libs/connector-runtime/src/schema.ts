@@ -2,8 +2,9 @@ import { quoteIdent } from '@metaweave/messaging';
 
 /**
  * DDL of a connector space, for the connector services' migrations: the last imported image of
- * every object, the watermark per partition, run history with MIIS counters, and per-object errors
- * that keep their first-occurred time and retry count across runs.
+ * every object, the watermark per partition, run history with MIIS counters, per-object errors
+ * that keep their first-occurred time and retry count across runs, and the state of every export
+ * command (the idempotency record; `failed` rows are the pending exports the Export step retries).
  */
 export function connectorSpaceSql(schema: string): string[] {
   const s = quoteIdent(schema);
@@ -50,5 +51,20 @@ export function connectorSpaceSql(schema: string): string[] {
        last_occurred timestamptz NOT NULL DEFAULT now(),
        retry_count integer NOT NULL DEFAULT 0,
        PRIMARY KEY (connector, object))`,
+    `CREATE TABLE ${s}.export_state (
+       export_id uuid PRIMARY KEY,
+       connector text NOT NULL,
+       partition text NOT NULL,
+       anchor text,
+       dn text NOT NULL,
+       op text NOT NULL,
+       command jsonb NOT NULL,
+       status text NOT NULL,
+       error jsonb,
+       not_reimported jsonb NOT NULL DEFAULT '[]',
+       attempts integer NOT NULL DEFAULT 0,
+       first_occurred timestamptz NOT NULL DEFAULT now(),
+       last_attempt timestamptz)`,
+    `CREATE INDEX export_state_pending_idx ON ${s}.export_state (connector, partition, first_occurred) WHERE status = 'failed'`,
   ];
 }

@@ -74,12 +74,15 @@ export interface DeltaImportCapability {
 
 export type ExportOperation =
   | { readonly op: 'add'; readonly dn: string; readonly objectType: string; readonly attributes: Attributes }
-  | { readonly op: 'update'; readonly anchor: string; readonly dn: string; readonly changes: readonly AttributeDelta[] }
+  | { readonly op: 'update'; readonly anchor: string; readonly dn: string; readonly objectType: string; readonly changes: readonly AttributeDelta[] }
   | { readonly op: 'rename'; readonly anchor: string; readonly dn: string; readonly newDn: string }
   | { readonly op: 'delete'; readonly anchor: string; readonly dn: string };
 
 export interface ExportCapability {
-  /** Applies one operation and returns the object as read back from the directory. */
+  /**
+   * Applies one operation and returns the object as read back from the directory afterwards (the
+   * confirming import; null after a delete). Throws ConnectorError naming what was refused.
+   */
   apply(partition: string, operation: ExportOperation): Promise<CsImage | null>;
 }
 

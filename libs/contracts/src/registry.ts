@@ -2,12 +2,15 @@ import type { z } from 'zod';
 import { envelopeHeaderSchema, type Envelope } from './envelope';
 import { ContractViolation } from './errors';
 import { CS_OBJECT_CHANGED, csObjectChangedV1Schema, type CsObjectChangedV1 } from './events/cs-object-changed';
+import { EXPORT_COMMAND, EXPORT_OUTCOME, exportCommandV1Schema, exportOutcomeV1Schema, type ExportCommandV1, type ExportOutcomeV1 } from './events/export';
 import { MV_OBJECT_CHANGED, mvObjectChangedV1Schema, type MvObjectChangedV1 } from './events/mv-object-changed';
 
 /** Current schema version and data type of every message type. */
 export interface MessageTypes {
   [CS_OBJECT_CHANGED]: CsObjectChangedV1;
   [MV_OBJECT_CHANGED]: MvObjectChangedV1;
+  [EXPORT_COMMAND]: ExportCommandV1;
+  [EXPORT_OUTCOME]: ExportOutcomeV1;
 }
 export type MessageType = keyof MessageTypes;
 export type Message<T extends MessageType = MessageType> = Envelope<T, MessageTypes[T]>;
@@ -23,6 +26,8 @@ interface VersionedContract {
 export const CONTRACTS: Readonly<Record<MessageType, VersionedContract>> = {
   [CS_OBJECT_CHANGED]: { current: 1, schemas: { 1: csObjectChangedV1Schema }, upcasters: {} },
   [MV_OBJECT_CHANGED]: { current: 1, schemas: { 1: mvObjectChangedV1Schema }, upcasters: {} },
+  [EXPORT_COMMAND]: { current: 1, schemas: { 1: exportCommandV1Schema }, upcasters: {} },
+  [EXPORT_OUTCOME]: { current: 1, schemas: { 1: exportOutcomeV1Schema }, upcasters: {} },
 };
 
 export function currentVersion(type: MessageType): number {

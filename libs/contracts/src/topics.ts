@@ -14,6 +14,8 @@ const DAY = 24 * 60 * 60 * 1000;
 export const TOPICS = {
   csChanges: { name: 'mw.cs.changes', partitions: 6, retentionMs: 14 * DAY, description: 'CS change events of every connector, key connector/anchor' },
   mvEvents: { name: 'mw.mv.events', partitions: 6, retentionMs: -1, description: 'metaverse events, the log the read model is a function of; key MV object id' },
+  exportCommands: { name: 'mw.export.commands', partitions: 6, retentionMs: 14 * DAY, description: 'export commands to connectors, key connector/anchor' },
+  exportOutcomes: { name: 'mw.export.outcomes', partitions: 6, retentionMs: 30 * DAY, description: 'what became of each export, key connector/anchor' },
 } as const satisfies Record<string, TopicSpec>;
 
 /** Where a consumer of `topic` puts what it cannot process. */

@@ -5,7 +5,7 @@ import { CONFIG, type ExchangeConfig } from '../config';
 import { Runs } from '../import/runs';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const STEPS: readonly RunStep[] = ['full-import', 'delta-import'];
+const STEPS: readonly (RunStep | 'export')[] = ['full-import', 'delta-import', 'export'];
 
 /** Run steps on demand: `POST /api/v1/runs {"step":"full-import","partition":"SiteA"}`; run history. */
 @Controller('api/v1/runs')
@@ -20,11 +20,15 @@ export class RunsController {
   @HttpCode(202)
   async start(@Body() body: unknown) {
     const { step, partition } = (body ?? {}) as { step?: unknown; partition?: unknown };
-    if (!STEPS.includes(step as RunStep)) {
+    if (!STEPS.includes(step as RunStep | 'export')) {
       throw new BadRequestException(`step must be one of ${STEPS.join(', ')}; got ${JSON.stringify(step)}`);
     }
     if (typeof partition !== 'string' || !this.config.sites.includes(partition)) {
       throw new BadRequestException(`partition must be one of the configured sites ${this.config.sites.join(', ')}; got ${JSON.stringify(partition)}`);
+    }
+    if (step === 'export') {
+      // Export commands are applied as they arrive; this step retries the pending (refused) ones.
+      return { runId: null, step, partition, ...(await this.runs.exportStep(partition)) };
     }
     try {
       return { runId: await this.runs.start(step as RunStep, partition), step, partition };

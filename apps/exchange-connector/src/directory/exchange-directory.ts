@@ -1,13 +1,17 @@
-import type {
-  ConnectionTestResult,
-  Connector,
-  ConnectorSchema,
-  DeltaChange,
-  DeltaResult,
-  ImportSink,
-  ObjectError,
+import {
+  ConnectorError,
+  type ConnectionTestResult,
+  type Connector,
+  type ConnectorSchema,
+  type CsImage,
+  type DeltaChange,
+  type DeltaResult,
+  type ExportOperation,
+  type ImportSink,
+  type ObjectError,
 } from '@metaweave/connector-sdk';
-import { Client, type Entry } from 'ldapts';
+import type { AttributeValue } from '@metaweave/contracts';
+import { Attribute, Change, Client, type Entry } from 'ldapts';
 import { BINARY_ATTRIBUTES, MalformedEntry, toCsImage, type LdapEntry } from '../import/entry-mapping';
 import { auditEffects, formatWatermark, parseWatermark, type AuditRecord, type Watermark } from './accesslog';
 import { buildSchema } from './subschema';
@@ -43,6 +47,7 @@ export class ExchangeDirectory implements Connector {
       fullImport: { fullImport: (p: string, sink: ImportSink) => this.fullImport(p, sink) },
       deltaImport: { strategy: 'accesslog', deltaImport: (p: string, w: string) => this.deltaImport(p, w) },
       schema: { discover: () => this.discoverSchema() },
+      export: { apply: (p: string, op: ExportOperation) => this.apply(p, op) },
     } as const;
   }
 
@@ -70,6 +75,53 @@ export class ExchangeDirectory implements Connector {
   }
 
   async dispose(): Promise<void> {}
+
+  /**
+   * Applies one export and reads the object back (the confirming import). Objects are found by
+   * anchor (entryUUID), so an export aimed at a DN that was renamed meanwhile still lands.
+   */
+  private async apply(partition: string, op: ExportOperation): Promise<CsImage | null> {
+    const base = this.partitionBase(partition);
+    const client = new Client({ url: this.o.url, timeout: 60_000, connectTimeout: 10_000 });
+    try {
+      await client.bind(this.o.bindDn, this.o.bindPassword);
+      let dn: string;
+      if (op.op === 'add') {
+        dn = op.dn;
+        const attributes = { objectClass: OBJECT_CLASSES[op.objectType] ?? [], ...op.attributes };
+        if (!OBJECT_CLASSES[op.objectType] && !op.attributes['objectClass']) {
+          throw new ConnectorError('invalid-value', `unknown object type '${op.objectType}' (known: ${Object.keys(OBJECT_CLASSES).join(', ')})`);
+        }
+        await client.add(dn, Object.entries(attributes).map(([type, values]) => new Attribute({ type, values: toLdapValues(values) })));
+      } else {
+        dn = (await this.dnOfAnchor(client, base, op.anchor)) ?? op.dn;
+        if (op.op === 'update') {
+          await client.modify(
+            dn,
+            op.changes.map((c) => new Change({ operation: c.op, modification: new Attribute({ type: c.name, values: toLdapValues(c.values) }) })),
+          );
+        } else if (op.op === 'rename') {
+          await client.modifyDN(dn, op.newDn);
+          dn = op.newDn;
+        } else {
+          await client.del(dn);
+          return null;
+        }
+      }
+      const entry = await this.readRecipient(client, dn);
+      return entry ? toCsImage(entry as LdapEntry, partition) : null;
+    } catch (error) {
+      throw toConnectorError(error, this.o.url, op);
+    } finally {
+      await client.unbind().catch(() => undefined);
+    }
+  }
+
+  private async dnOfAnchor(client: Client, base: string, anchor: string): Promise<string | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(anchor)) return null;
+    const { searchEntries } = await client.search(base, { scope: 'sub', filter: `(entryUUID=${anchor})`, attributes: ['1.1'] });
+    return searchEntries[0]?.dn ?? null;
+  }
 
   /** Object types and attributes as the directory's subschema entry declares them now. */
   private async discoverSchema(): Promise<ConnectorSchema> {
@@ -235,6 +287,51 @@ function first(v: unknown): string | undefined {
 
 function all(v: unknown): string[] {
   return v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString('latin1') : String(x)));
+}
+
+/** Object classes of a new recipient of each object type. */
+const OBJECT_CLASSES: Readonly<Record<string, string[]>> = {
+  mailbox: ['top', 'person', 'organizationalPerson', 'ex55Mailbox'],
+  customRecipient: ['top', 'Remote-Address'],
+  distributionList: ['top', 'groupOfNames', 'ex55DistributionList'],
+};
+
+function toLdapValues(values: readonly AttributeValue[] | readonly string[]): string[] | Buffer[] {
+  if (values.some((v) => typeof v === 'object' && v !== null && 'b64' in v)) {
+    return values.map((v) => (typeof v === 'object' && v !== null && 'b64' in v ? Buffer.from(v.b64, 'base64') : Buffer.from(String(v))));
+  }
+  return values.map((v) => (typeof v === 'object' && v !== null && 'ref' in v ? v.ref : typeof v === 'boolean' ? (v ? 'TRUE' : 'FALSE') : String(v)));
+}
+
+/** The directory's refusal as a typed connector error an operator can act on. */
+export function toConnectorError(error: unknown, url: string, op: ExportOperation): ConnectorError {
+  if (error instanceof ConnectorError) return error;
+  const e = error as { name?: string; message?: string; code?: unknown };
+  const what = `${op.op} of ${op.op === 'add' ? op.dn : op.dn}`;
+  const detail = (e.message ?? '').replace(/\s*Code: 0x[0-9a-f]+$/i, '').trim();
+  switch (e.name) {
+    case 'InsufficientAccessError':
+      return new ConnectorError('insufficient-rights', `${what} refused: the account lacks the rights to write; export needs administrator permissions on the Exchange directory`);
+    case 'AlreadyExistsError':
+      return new ConnectorError('already-exists', `${what} refused: an object with that DN already exists`);
+    case 'NoSuchObjectError':
+      return new ConnectorError('unknown-object', `${what} refused: no such object in the directory${detail ? ` (${detail})` : ''}`);
+    case 'ObjectClassViolationError':
+      return new ConnectorError('missing-mandatory-attribute', `${what} refused by the schema: ${detail || 'a mandatory attribute is missing'}`);
+    case 'ConstraintViolationError':
+    case 'InvalidAttributeSyntaxError':
+    case 'UndefinedTypeError':
+    case 'InvalidDNSyntaxError':
+    case 'NotAllowedOnRDNError':
+      return new ConnectorError('invalid-value', `${what} refused: ${detail || e.name}`);
+    case 'InvalidCredentialsError':
+      return new ConnectorError('invalid-credentials', `bind refused by ${url}: check MW_LDAP_BIND_DN and MW_LDAP_BIND_PASSWORD`);
+    default:
+      if (isDirectoryError(error) && typeof e.code !== 'number') {
+        return new ConnectorError('connection-broken', `Exchange directory unreachable at ${url} (${String(e.code)})`);
+      }
+      return new ConnectorError('other', `${what} failed: ${e.name ?? 'Error'}: ${detail}`);
+  }
 }
 
 /** Errors of the LDAP conversation (result codes, sockets), as opposed to the sink's own. */

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { RunDriver, RunInProgress, type RunRecord, type RunStep } from '@metaweave/connector-runtime';
+import { ExportApplier, RunDriver, RunInProgress, type RunRecord, type RunStep } from '@metaweave/connector-runtime';
 import { TOPICS } from '@metaweave/contracts';
-import { LOGGER, type Logger } from '@metaweave/platform';
+import { KAFKA, LOGGER, Readiness, type Logger } from '@metaweave/platform';
+import type { Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { CONFIG, SERVICE_NAME, type ExchangeConfig } from '../config';
 import { ExchangeDirectory } from '../directory/exchange-directory';
@@ -16,6 +17,7 @@ import { ExchangeDirectory } from '../directory/exchange-directory';
 export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly directory: ExchangeDirectory;
   private readonly driver: RunDriver;
+  private readonly exports: ExportApplier;
   private timer?: NodeJS.Timeout;
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
@@ -23,7 +25,9 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     @Inject(CONFIG) private readonly config: ExchangeConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(KAFKA) kafka: Kafka,
     db: DataSource,
+    private readonly readiness: Readiness,
   ) {
     this.directory = new ExchangeDirectory({ name: config.connector, ...config.ldap, sites: config.sites });
     this.driver = new RunDriver({
@@ -34,18 +38,39 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
       source: SERVICE_NAME,
       logger,
     });
+    this.exports = new ExportApplier({
+      db,
+      schema: config.database.schema,
+      connector: this.directory,
+      driver: this.driver,
+      kafka,
+      groupId: `${config.kafka.groupId}-${config.connector}-exports`,
+      commandsTopic: config.kafka.topicPrefix + TOPICS.exportCommands.name,
+      outcomesTopic: config.kafka.topicPrefix + TOPICS.exportOutcomes.name,
+      source: SERVICE_NAME,
+      logger,
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
     const abandoned = await this.driver.recoverAbandonedRuns();
     if (abandoned > 0) this.logger.warn({ abandoned }, 'runs left running by a stopped process marked abandoned');
+    await this.exports.start();
+    this.readiness.register('export-commands-consumer', () => this.exports.isRunning());
     if (this.config.deltaIntervalMs > 0) this.schedule();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
+    await this.exports.stop();
     await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** The Export run step: retry the partition's pending exports. */
+  async exportStep(partition: string) {
+    this.driver.checkPartition(partition);
+    return this.exports.retryPending(partition);
   }
 
   /** Starts a run on demand, waiting (bounded) for a run in progress on that site to end. */
