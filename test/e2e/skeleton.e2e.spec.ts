@@ -139,4 +139,10 @@ describe('walking skeleton: Exchange directory → join engine → read model', 
     await p.fullImport();
     await waitFor('carol in the read model after the bad event', async () => ((await search('uid=carol')).count === 1 ? true : undefined));
   });
+
+  it('drains and exits 0 on SIGTERM', async () => {
+    for (const service of ['exchange-connector', 'join-engine', 'projection-service'] as const) {
+      expect({ service, code: await p.processes[service]!.stop() }).toEqual({ service, code: 0 });
+    }
+  });
 });

@@ -253,13 +253,15 @@ export class OutboxRelay {
         await client.query(`LISTEN ${quoteIdent(this.channel)}`);
         this.session = client;
         this.active = true;
-        failures = 0;
         decided();
         this.logger.info({ table: this.qualifiedTable }, 'outbox relay active (holds the lock)');
         while (!this.stopping) {
           const session = client;
           const published = await this.exclusive(() => this.drain(session));
           if (this.sessionError !== undefined) throw this.sessionError;
+          // Only a drain that worked ends a failure streak: a relay that can lock but not read (a
+          // dropped table) must keep backing off, not retry five times a second.
+          failures = 0;
           if (published === 0) await this.waitForWork(this.idleDelayMs);
           if (this.sessionError !== undefined) throw this.sessionError;
         }

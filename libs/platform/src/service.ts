@@ -27,7 +27,8 @@ export async function runService(options: RunServiceOptions): Promise<ServiceHan
   const logger = createLogger(options.name, options.logLevel);
   const rootModule = await options.module(logger);
   const app = await NestFactory.create(rootModule as never, { logger: new PinoNestLogger(logger), abortOnError: false });
-  app.enableShutdownHooks([]);
+  // No app.enableShutdownHooks(): given no signals Nest listens to all of them and would close the
+  // app a second time next to ours (our handler orders drain → close → telemetry flush → exit).
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
