@@ -238,7 +238,7 @@ slapd_smoke() {
   out=$(ldapsearch "${A[@]}" -LLL -o ldif-wrap=no -b "$site" '(cn=mw-smoke-*)' '*' 'userCertificate;binary')
   local -a checks=(
     "dn: cn=mw-smoke-jsmith,$site"
-    "Assoc-NT-Account:: AQUAAAAAAAUVAAAAESIzRFVmd4iZqrvM6QMAAA=="
+    "Assoc-NT-Account:: AQUAAAAAAAUVAAAAESIzRFVmd4iZuqvM6QMAAA=="
     "userCertificate;binary:: MII"
     "Extension-Attribute-1: EMP0001"
     "Extension-Attribute-10: NTDSNoMatch"

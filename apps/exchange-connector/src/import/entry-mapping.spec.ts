@@ -1,7 +1,7 @@
 import { MalformedEntry, toCsImage } from './entry-mapping';
 
 describe('toCsImage', () => {
-  const sid = Buffer.from('AQUAAAAAAAUVAAAAESIzRFVmd4iZqrvM6QMAAA==', 'base64');
+  const sid = Buffer.from('AQUAAAAAAAUVAAAAESIzRFVmd4iZuqvM6QMAAA==', 'base64');
 
   it('maps a mailbox with binary and multi-valued attributes byte-exactly', () => {
     const image = toCsImage(
@@ -25,7 +25,7 @@ describe('toCsImage', () => {
       attributes: {
         uid: ['jsmith'],
         otherMailbox: ['smtp$jsmith@contoso.com', 'x400$c=US'],
-        'Assoc-NT-Account': [{ b64: 'AQUAAAAAAAUVAAAAESIzRFVmd4iZqrvM6QMAAA==' }],
+        'Assoc-NT-Account': [{ b64: 'AQUAAAAAAAUVAAAAESIzRFVmd4iZuqvM6QMAAA==' }],
         'userCertificate;binary': [{ b64: 'AAEC/w==' }],
       },
     });
