@@ -50,6 +50,17 @@ export class Pipeline {
         MW_EXCHANGE_DELTA_INTERVAL_MS: '0',
       });
     }
+    if (service === 'nt4-connector') {
+      Object.assign(base, {
+        MW_NT4_DOMAIN: this.stack['MW_SAMBA_DOMAIN']!,
+        MW_NT4_HOST: this.stack['MW_SAMBA_HOST']!,
+        MW_NT4_PORT: this.stack['MW_SAMBA_PORT']!,
+        MW_NT4_ADMIN_USER: this.stack['MW_SAMBA_ADMIN_USER']!,
+        MW_NT4_ADMIN_PASSWORD: this.stack['MW_SAMBA_ADMIN_PASSWORD']!,
+        MW_NT4_CLIENT_CONF: this.stack['MW_SAMBA_CLIENT_CONF']!,
+        MW_NT4_IMPORT_INTERVAL_MS: '0',
+      });
+    }
     return { ...base, ...overrides };
   }
 

@@ -39,7 +39,19 @@ export const SERVICES: readonly ServiceSpec[] = [
   { name: 'projection-service', port: PORTS['projection-service'], env: (s) => common('projection-service', PORTS['projection-service'], s) },
   { name: 'join-engine', port: PORTS['join-engine'], env: (s) => common('join-engine', PORTS['join-engine'], s) },
   { name: 'password-service', port: PORTS['password-service'], env: (s) => common('password-service', PORTS['password-service'], s) },
-  { name: 'nt4-connector', port: PORTS['nt4-connector'], env: (s) => common('nt4-connector', PORTS['nt4-connector'], s) },
+  {
+    name: 'nt4-connector',
+    port: PORTS['nt4-connector'],
+    env: (s) => ({
+      ...common('nt4-connector', PORTS['nt4-connector'], s),
+      MW_NT4_DOMAIN: s['MW_SAMBA_DOMAIN'] ?? '',
+      MW_NT4_HOST: s['MW_SAMBA_HOST'] ?? '127.0.0.1',
+      MW_NT4_PORT: s['MW_SAMBA_PORT'] ?? '445',
+      MW_NT4_ADMIN_USER: s['MW_SAMBA_ADMIN_USER'] ?? '',
+      MW_NT4_ADMIN_PASSWORD: s['MW_SAMBA_ADMIN_PASSWORD'] ?? '',
+      MW_NT4_CLIENT_CONF: s['MW_SAMBA_CLIENT_CONF'] ?? '',
+    }),
+  },
   {
     name: 'exchange-connector',
     port: PORTS['exchange-connector'],

@@ -1,20 +1,22 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { HealthModule, infrastructureProviders, type Logger } from '@metaweave/platform';
+import { HealthModule, infrastructureProviders, outboxProviders, type Logger } from '@metaweave/platform';
+import { RunsController } from './api/runs.controller';
 import { CONFIG, SERVICE_NAME, type Nt4Config } from './config';
+import { Runs } from './domain/runs';
+import { Init1732320000000 } from './migrations/1732320000000-init';
 
-/**
- * Foundation only: configuration, health, its own database schema and Kafka topics. The
- * nt4-connector issue adds its capabilities (see the issue tracker).
- */
 @Module({})
 export class AppModule {
   static register(config: Nt4Config, logger: Logger): DynamicModule {
     return {
       module: AppModule,
       imports: [HealthModule.forRoot()],
+      controllers: [RunsController],
       providers: [
         { provide: CONFIG, useValue: config },
-        ...infrastructureProviders({ service: SERVICE_NAME, logger, kafka: config.kafka, database: { ...config.database, migrations: [] } }),
+        ...infrastructureProviders({ service: SERVICE_NAME, logger, kafka: config.kafka, database: { ...config.database, migrations: [Init1732320000000] } }),
+        ...outboxProviders({ service: SERVICE_NAME, ...config.database }),
+        Runs,
       ],
     };
   }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { ExportApplier, RunDriver, RunInProgress, type RunRecord, type RunStep } from '@metaweave/connector-runtime';
+import { ExportApplier, RunDriver, RunSchedule, type RunRecord, type RunStep } from '@metaweave/connector-runtime';
 import { TOPICS } from '@metaweave/contracts';
 import { KAFKA, LOGGER, Readiness, type Logger } from '@metaweave/platform';
 import type { Kafka } from 'kafkajs';
@@ -18,12 +18,11 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly directory: ExchangeDirectory;
   private readonly driver: RunDriver;
   private readonly exports: ExportApplier;
-  private timer?: NodeJS.Timeout;
+  private readonly schedule: RunSchedule;
   private readonly inFlight = new Set<Promise<unknown>>();
-  private stopping = false;
 
   constructor(
-    @Inject(CONFIG) private readonly config: ExchangeConfig,
+    @Inject(CONFIG) config: ExchangeConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(KAFKA) kafka: Kafka,
     db: DataSource,
@@ -50,6 +49,7 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
       source: SERVICE_NAME,
       logger,
     });
+    this.schedule = new RunSchedule({ driver: this.driver, partitions: config.sites, step: 'delta-import', intervalMs: config.deltaIntervalMs, logger });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -57,12 +57,11 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
     if (abandoned > 0) this.logger.warn({ abandoned }, 'runs left running by a stopped process marked abandoned');
     await this.exports.start();
     this.readiness.register('export-commands-consumer', () => this.exports.isRunning());
-    if (this.config.deltaIntervalMs > 0) this.schedule();
+    this.schedule.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.timer);
+    await this.schedule.stop();
     await this.exports.stop();
     await Promise.allSettled([...this.inFlight]);
   }
@@ -78,25 +77,6 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
     const { runId, done } = await this.driver.start(step, partition, { waitForLockMs: 30_000 });
     this.track(done);
     return runId;
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => void this.tick(), this.config.deltaIntervalMs);
-  }
-
-  private async tick(): Promise<void> {
-    await Promise.allSettled(
-      this.directory.partitions().map(async (site) => {
-        try {
-          const { done } = await this.driver.start('delta-import', site, { record: false });
-          this.track(done);
-          await done;
-        } catch (error) {
-          if (!(error instanceof RunInProgress)) this.logger.warn({ site, error: (error as Error).message }, 'scheduled delta import not started');
-        }
-      }),
-    );
-    if (!this.stopping) this.schedule();
   }
 
   private track(done: Promise<RunRecord>): void {
