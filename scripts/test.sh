@@ -31,8 +31,12 @@ step "local stack: Kafka, PostgreSQL, slapd, Samba (deploy/local/stack.sh up)"
 bash deploy/local/stack.sh up
 step "build (tsc -p tsconfig.build.json)"
 npm run --silent build
-tier int --runInBand
+# --forceExit: run together, the messaging and samr integration suites leave a handle that keeps
+# jest from exiting after every test finished (each suite alone exits cleanly; see the issue notes).
+tier int --runInBand --forceExit
 tier e2e --runInBand
+step "helm chart: lint, render every ci/*-values.yaml, validate strictly; images and config checks"
+bash scripts/helm-check.sh || status=1
 
 node -e '
   const fs = require("fs"); let p = 0, f = 0, s = 0;
