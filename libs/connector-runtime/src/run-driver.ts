@@ -416,6 +416,20 @@ export class RunDriver {
     }
   }
 
+  /** Run history of this connector, newest first (optionally one partition). */
+  async listRuns(partition?: string, limit = 100): Promise<RunView[]> {
+    const rows = partition
+      ? await this.o.db.query(`SELECT * FROM ${this.s}.run WHERE connector = $1 AND partition = $2 ORDER BY started_at DESC LIMIT $3`, [this.name, partition, limit])
+      : await this.o.db.query(`SELECT * FROM ${this.s}.run WHERE connector = $1 ORDER BY started_at DESC LIMIT $2`, [this.name, limit]);
+    return rows.map(toRunView);
+  }
+
+  /** One run, or null. */
+  async getRun(id: string): Promise<RunView | null> {
+    const rows = await this.o.db.query(`SELECT * FROM ${this.s}.run WHERE connector = $1 AND id = $2`, [this.name, id]);
+    return rows[0] ? toRunView(rows[0]) : null;
+  }
+
   async watermark(partition: string): Promise<string | null> {
     const rows = await this.o.db.query(`SELECT value FROM ${this.s}.watermark WHERE connector = $1 AND partition = $2`, [this.name, partition]);
     return rows[0]?.value ?? null;
@@ -436,6 +450,37 @@ export class RunDriver {
     ]);
     return rows.map(fromRow);
   }
+}
+
+/** A run as the APIs show it. */
+export interface RunView {
+  readonly id: string;
+  readonly connector: string;
+  readonly partition: string;
+  readonly step: string;
+  readonly status: string;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly counters: RunCounters | null;
+  readonly deletesWithheld: number;
+  readonly errors: readonly ObjectError[];
+  readonly message: string | null;
+}
+
+function toRunView(r: Record<string, unknown>): RunView {
+  return {
+    id: r['id'] as string,
+    connector: r['connector'] as string,
+    partition: r['partition'] as string,
+    step: r['step'] as string,
+    status: r['status'] as string,
+    startedAt: r['started_at'] as string,
+    finishedAt: (r['finished_at'] as string | null) ?? null,
+    counters: (r['counters'] as RunCounters | null) ?? null,
+    deletesWithheld: r['deletes_withheld'] as number,
+    errors: r['errors'] as ObjectError[],
+    message: (r['message'] as string | null) ?? null,
+  };
 }
 
 const COUNTER: Record<CsChange['change'], keyof RunCounters> = { add: 'stageAdd', update: 'stageUpdate', rename: 'stageRename', delete: 'stageDelete' };

@@ -1,44 +1,21 @@
 // Global groups and membership against the live Samba classic PDC.
 import { stackEnv, uniqueSuffix } from '@metaweave/testing';
-import { SamrBridge } from './bridge';
 import type { SamrDomain } from './bridge';
-import { isSamrError } from './errors';
-import type { SamrError } from './errors';
+import { connectStandIn, expectStatus } from './int-support';
 import { groupToCsImage } from './nt4-schema';
 
-const env = stackEnv();
 const prefix = `sg${uniqueSuffix().slice(0, 5)}`;
-let bridge: SamrBridge;
+const env = stackEnv();
+let standIn: Awaited<ReturnType<typeof connectStandIn>>;
 let domain: SamrDomain;
 
-async function expectStatus(p: Promise<unknown>, status: SamrError['status']): Promise<SamrError> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isSamrError(error) ? error.status : error).toBe(status);
-  return error as SamrError;
-}
 
 beforeAll(async () => {
-  bridge = await SamrBridge.start();
-  domain = await bridge.connect({
-    host: env['MW_SAMBA_HOST']!,
-    port: Number(env['MW_SAMBA_PORT']),
-    domain: env['MW_SAMBA_DOMAIN']!,
-    username: env['MW_SAMBA_ADMIN_USER']!,
-    password: env['MW_SAMBA_ADMIN_PASSWORD']!,
-    clientConf: env['MW_SAMBA_CLIENT_CONF']!,
-  });
+  standIn = await connectStandIn(prefix);
+  domain = standIn.domain;
 });
 
-afterAll(async () => {
-  if (domain) {
-    for (const g of await domain.listGroups()) if (g.name.startsWith(prefix)) await domain.deleteGroup(g.rid, { removeMembers: true }).catch(() => undefined);
-    for (const u of await domain.listUsers()) if (u.accountName.startsWith(prefix)) await domain.deleteUser(u.rid).catch(() => undefined);
-  }
-  await bridge?.close();
-});
+afterAll(() => standIn?.close());
 
 describe('SAMR global groups (live Samba)', () => {
   it('creates a group with a description, lists it, and refuses a duplicate with GROUP_EXISTS', async () => {

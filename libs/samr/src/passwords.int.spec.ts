@@ -1,46 +1,24 @@
 // Passwords against the live Samba classic PDC, each outcome checked by authenticating as the
 // user over a fresh SMB session (verifyLogon), never by reading a flag.
-import { stackEnv, uniqueSuffix } from '@metaweave/testing';
+import { uniqueSuffix } from '@metaweave/testing';
 import { ACB } from './account-control';
-import { SamrBridge } from './bridge';
 import type { SamrDomain } from './bridge';
-import { isSamrError } from './errors';
-import type { SamrError } from './errors';
+import { isSamrError, type SamrError } from './errors';
+import { connectStandIn, expectStatus } from './int-support';
 
-const env = stackEnv();
 const prefix = `sp${uniqueSuffix().slice(0, 5)}`;
 const tag = uniqueSuffix();
 const pw = (n: string) => `Pw-${n}-${tag}!`; // distinct and traceable in logs
-let bridge: SamrBridge;
+let standIn: Awaited<ReturnType<typeof connectStandIn>>;
 let domain: SamrDomain;
 
-async function expectStatus(p: Promise<unknown>, status: SamrError['status']): Promise<SamrError> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isSamrError(error) ? error.status : error).toBe(status);
-  return error as SamrError;
-}
 
 beforeAll(async () => {
-  bridge = await SamrBridge.start();
-  domain = await bridge.connect({
-    host: env['MW_SAMBA_HOST']!,
-    port: Number(env['MW_SAMBA_PORT']),
-    domain: env['MW_SAMBA_DOMAIN']!,
-    username: env['MW_SAMBA_ADMIN_USER']!,
-    password: env['MW_SAMBA_ADMIN_PASSWORD']!,
-    clientConf: env['MW_SAMBA_CLIENT_CONF']!,
-  });
+  standIn = await connectStandIn(prefix);
+  domain = standIn.domain;
 });
 
-afterAll(async () => {
-  if (domain) {
-    for (const u of await domain.listUsers()) if (u.accountName.startsWith(prefix)) await domain.deleteUser(u.rid).catch(() => undefined);
-  }
-  await bridge?.close();
-});
+afterAll(() => standIn?.close());
 
 describe('SAMR passwords (live Samba)', () => {
   it('creates an enabled account with an initial password that logs on', async () => {

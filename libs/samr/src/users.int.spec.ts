@@ -3,46 +3,24 @@
 import { readFileSync } from 'node:fs';
 import { stackEnv, uniqueSuffix } from '@metaweave/testing';
 import { ACB, UF } from './account-control';
-import { SamrBridge } from './bridge';
-import type { SamrDomain } from './bridge';
-import { isSamrError } from './errors';
-import type { SamrError } from './errors';
+import { SamrBridge, type SamrDomain } from './bridge';
+import { connectStandIn, expectStatus } from './int-support';
 import { isoToNtTime } from './nt-time';
 import { userToCsImage } from './nt4-schema';
 import { sidFromString } from './sid';
 
-const env = stackEnv();
 const prefix = `su${uniqueSuffix().slice(0, 5)}`; // 7 chars: NT4 names are at most 20
-let bridge: SamrBridge;
+const env = stackEnv();
+let standIn: Awaited<ReturnType<typeof connectStandIn>>;
 let domain: SamrDomain;
 
-async function expectStatus(p: Promise<unknown>, status: SamrError['status']): Promise<SamrError> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isSamrError(error) ? error.status : error).toBe(status);
-  return error as SamrError;
-}
 
 beforeAll(async () => {
-  bridge = await SamrBridge.start();
-  domain = await bridge.connect({
-    host: env['MW_SAMBA_HOST']!,
-    port: Number(env['MW_SAMBA_PORT']),
-    domain: env['MW_SAMBA_DOMAIN']!,
-    username: env['MW_SAMBA_ADMIN_USER']!,
-    password: env['MW_SAMBA_ADMIN_PASSWORD']!,
-    clientConf: env['MW_SAMBA_CLIENT_CONF']!,
-  });
+  standIn = await connectStandIn(prefix);
+  domain = standIn.domain;
 });
 
-afterAll(async () => {
-  if (domain) {
-    for (const u of await domain.listUsers()) if (u.accountName.startsWith(prefix)) await domain.deleteUser(u.rid).catch(() => undefined);
-  }
-  await bridge?.close();
-});
+afterAll(() => standIn?.close());
 
 describe('SAMR users (live Samba)', () => {
   it('connects and names the domain, its SID and the PDC role', () => {
@@ -155,7 +133,7 @@ describe('SAMR users (live Samba)', () => {
     await expectStatus(offline.renameUser(1000, name), 'NAME_TOO_LONG');
     await expectStatus(offline.getUser(1000), 'NOT_CONNECTED');
     // the bridge checks too, for any client of the protocol
-    await expectStatus(bridge.request('createUser', { domain: domain.name, accountName: name }), 'NAME_TOO_LONG');
+    await expectStatus(standIn.bridge.request('createUser', { domain: domain.name, accountName: name }), 'NAME_TOO_LONG');
     expect((await domain.lookupNames([name]))[0]!.rid).toBeNull();
   });
 

@@ -1,6 +1,5 @@
 import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { RunInProgress, type RunStep } from '@metaweave/connector-runtime';
-import { DataSource } from 'typeorm';
 import { CONFIG, type ExchangeConfig } from '../config';
 import { Runs } from '../import/runs';
 
@@ -13,7 +12,6 @@ export class RunsController {
   constructor(
     @Inject(CONFIG) private readonly config: ExchangeConfig,
     private readonly runs: Runs,
-    private readonly db: DataSource,
   ) {}
 
   @Post()
@@ -40,33 +38,14 @@ export class RunsController {
 
   @Get()
   async list(@Query('partition') partition?: string) {
-    const rows = partition
-      ? await this.db.query(`SELECT * FROM run WHERE partition = $1 ORDER BY started_at DESC LIMIT 100`, [partition])
-      : await this.db.query(`SELECT * FROM run ORDER BY started_at DESC LIMIT 100`);
-    return { runs: rows.map(toDto) };
+    return { runs: await this.runs.driver.listRuns(partition) };
   }
 
   @Get(':id')
   async get(@Param('id') id: string) {
     if (!UUID.test(id)) throw new BadRequestException(`'${id}' is not a run id (a UUID)`);
-    const rows = await this.db.query(`SELECT * FROM run WHERE id = $1`, [id]);
-    if (rows.length === 0) throw new NotFoundException(`no run ${id}`);
-    return toDto(rows[0]);
+    const run = await this.runs.driver.getRun(id);
+    if (!run) throw new NotFoundException(`no run ${id}`);
+    return run;
   }
-}
-
-function toDto(r: Record<string, unknown>) {
-  return {
-    id: r['id'],
-    connector: r['connector'],
-    partition: r['partition'],
-    step: r['step'],
-    status: r['status'],
-    startedAt: r['started_at'],
-    finishedAt: r['finished_at'],
-    counters: r['counters'],
-    deletesWithheld: r['deletes_withheld'],
-    errors: r['errors'],
-    message: r['message'],
-  };
 }

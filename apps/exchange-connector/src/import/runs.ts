@@ -16,7 +16,7 @@ import { ExchangeDirectory } from '../directory/exchange-directory';
 @Injectable()
 export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly directory: ExchangeDirectory;
-  private readonly driver: RunDriver;
+  readonly driver: RunDriver;
   private readonly exports: ExportApplier;
   private readonly schedule: RunSchedule;
   private readonly inFlight = new Set<Promise<unknown>>();

@@ -1,6 +1,5 @@
 import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
 import { RunInProgress } from '@metaweave/connector-runtime';
-import { DataSource } from 'typeorm';
 import { Runs } from '../domain/runs';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -8,10 +7,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** `POST /api/v1/runs {"step":"full-import","partition":"CONTOSO"}`; run history; connection test. */
 @Controller('api/v1')
 export class RunsController {
-  constructor(
-    private readonly runs: Runs,
-    private readonly db: DataSource,
-  ) {}
+  constructor(private readonly runs: Runs) {}
 
   @Post('runs')
   @HttpCode(202)
@@ -32,36 +28,19 @@ export class RunsController {
 
   @Get('runs')
   async list() {
-    const rows = await this.db.query(`SELECT * FROM run ORDER BY started_at DESC LIMIT 100`);
-    return { runs: rows.map(toDto) };
+    return { runs: await this.runs.driver.listRuns() };
   }
 
   @Get('runs/:id')
   async get(@Param('id') id: string) {
     if (!UUID.test(id)) throw new BadRequestException(`'${id}' is not a run id (a UUID)`);
-    const rows = await this.db.query(`SELECT * FROM run WHERE id = $1`, [id]);
-    if (rows.length === 0) throw new NotFoundException(`no run ${id}`);
-    return toDto(rows[0]);
+    const run = await this.runs.driver.getRun(id);
+    if (!run) throw new NotFoundException(`no run ${id}`);
+    return run;
   }
 
   @Get('connection')
   async test() {
     return this.runs.domain.test();
   }
-}
-
-function toDto(r: Record<string, unknown>) {
-  return {
-    id: r['id'],
-    connector: r['connector'],
-    partition: r['partition'],
-    step: r['step'],
-    status: r['status'],
-    startedAt: r['started_at'],
-    finishedAt: r['finished_at'],
-    counters: r['counters'],
-    deletesWithheld: r['deletes_withheld'],
-    errors: r['errors'],
-    message: r['message'],
-  };
 }
