@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { stackEnv, uniqueSuffix } from '@metaweave/testing';
 import { ACB, UF } from './account-control';
 import { SamrBridge, type SamrDomain } from './bridge';
-import { connectStandIn, expectStatus } from './int-support';
+import { connectStandIn, expectStatus, standInDomain } from './int-support';
 import { isoToNtTime } from './nt-time';
 import { userToCsImage } from './nt4-schema';
 import { sidFromString } from './sid';
@@ -121,13 +121,7 @@ describe('SAMR users (live Samba)', () => {
     expect(name).toHaveLength(21);
     // a closed bridge would answer NOT_CONNECTED: NAME_TOO_LONG proves nothing was sent
     const closed = await SamrBridge.start();
-    const offline = await closed.connect({
-      host: env['MW_SAMBA_HOST']!,
-      domain: env['MW_SAMBA_DOMAIN']!,
-      username: env['MW_SAMBA_ADMIN_USER']!,
-      password: env['MW_SAMBA_ADMIN_PASSWORD']!,
-      clientConf: env['MW_SAMBA_CLIENT_CONF']!,
-    });
+    const offline = await closed.connect(standInDomain());
     await closed.close();
     await expectStatus(offline.createUser({ accountName: name }), 'NAME_TOO_LONG');
     await expectStatus(offline.renameUser(1000, name), 'NAME_TOO_LONG');
@@ -173,13 +167,7 @@ describe('SAMR users (live Samba)', () => {
     await domain.listUsers(); // this connection's worker now holds a display-info snapshot
     const other = await SamrBridge.start();
     try {
-      const d2 = await other.connect({
-        host: env['MW_SAMBA_HOST']!,
-        domain: env['MW_SAMBA_DOMAIN']!,
-        username: env['MW_SAMBA_ADMIN_USER']!,
-        password: env['MW_SAMBA_ADMIN_PASSWORD']!,
-        clientConf: env['MW_SAMBA_CLIENT_CONF']!,
-      });
+      const d2 = await other.connect(standInDomain());
       const u = await d2.createUser({ accountName: `${prefix}elsewh` });
       expect((await domain.enumerateUsers()).map((x) => x.rid)).toContain(u.rid);
       const started = Date.now();
