@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Attribute, Client } from 'ldapts';
 import { Pool } from 'pg';
+import { accountSid, sidFromString } from '@metaweave/samr';
 import { ServiceProcess, freePort, stackEnv, uniqueSuffix, waitFor } from '@metaweave/testing';
 import type { SpanRecord } from '@metaweave/telemetry';
 
@@ -161,13 +162,9 @@ export class Pipeline {
   }
 }
 
+/** The binary SID of account `rid` in the stand-in NT4 domain (what Assoc-NT-Account holds). */
 export function sidBytes(rid: number): Buffer {
-  const b = Buffer.alloc(28);
-  b.writeUInt8(1, 0);
-  b.writeUInt8(5, 1);
-  b.writeUIntBE(5, 2, 6);
-  [21, 1144201745, 2289526357, 3433806489, rid].forEach((v, i) => b.writeUInt32LE(v, 8 + 4 * i));
-  return b;
+  return sidFromString(accountSid(stackEnv()['MW_SAMBA_DOMAIN_SID']!, rid));
 }
 
 export function mailbox(alias: string, rid: number, extra: Record<string, string> = {}): readonly [string, Record<string, string | string[] | Buffer>] {

@@ -1,17 +1,12 @@
 import { Attribute, Change, Client } from 'ldapts';
+import { accountSid, sidFromString } from '@metaweave/samr';
 import { api, urls, waitFor } from './api';
 import { stackEnv } from './workspace';
 
 /** A small Contoso: two sites of mailboxes, a custom recipient and a distribution list. */
-export function demoEntries(baseDn: string) {
-  const sid = (rid: number) => {
-    const b = Buffer.alloc(28);
-    b.writeUInt8(1, 0);
-    b.writeUInt8(5, 1);
-    b.writeUIntBE(5, 2, 6);
-    [21, 1144201745, 2289526357, 3433806489, rid].forEach((v, i) => b.writeUInt32LE(v, 8 + 4 * i));
-    return b;
-  };
+export function demoEntries(baseDn: string, domainSid: string) {
+  // Assoc-NT-Account: the binary SID of an account in the stand-in NT4 domain (MS-DTYP 2.4.2.2).
+  const sid = (rid: number) => sidFromString(accountSid(domainSid, rid));
   const people = [
     { alias: 'jsmith', given: 'John', sn: 'Smith', site: 'SiteA', dept: 'IT', rid: 1101 },
     { alias: 'mgarcia', given: 'Maria', sn: 'Garcia', site: 'SiteA', dept: 'Finance', rid: 1102 },
@@ -68,7 +63,7 @@ export async function seedDemoDirectory(): Promise<number> {
   const env = stackEnv();
   const client = new Client({ url: env['MW_LDAP_URL']!, connectTimeout: 10_000, timeout: 30_000 });
   await client.bind(env['MW_LDAP_BIND_DN']!, env['MW_LDAP_BIND_PASSWORD']!);
-  const entries = demoEntries(env['MW_LDAP_BASE_DN']!);
+  const entries = demoEntries(env['MW_LDAP_BASE_DN']!, env['MW_SAMBA_DOMAIN_SID']!);
   let added = 0;
   try {
     for (const e of entries) {

@@ -1,7 +1,9 @@
 import type { TopicSpec } from '@metaweave/contracts';
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
+import { backoffDelay, sleep } from './backoff';
 import { TopicMismatchError } from './errors';
 import { errorFields, type Logger } from './logger';
+import { isRetriable } from './retriable';
 
 export interface EnsureTopicsOptions {
   /** Replication factor of topics this call creates. Default: min(3, brokers in the cluster). */
@@ -68,7 +70,19 @@ export async function ensureTopics(
       }
     }
 
-    await checkExisting(admin, specs, logger);
+    // A topic another process has just created may not have its leaders yet ("This server does not
+    // host this topic-partition", retriable): several services starting together meet exactly that.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await checkExisting(admin, specs, logger);
+        break;
+      } catch (err) {
+        if (!isRetriable(err) || attempt >= 10) throw err;
+        const delayMs = backoffDelay(attempt, { initialBackoffMs: 100, maxBackoffMs: 3000 });
+        logger.info({ attempt, delayMs, ...errorFields(err) }, 'topics not ready yet; checking again');
+        await sleep(delayMs);
+      }
+    }
     return { created, existing: specs.map((s) => s.name).filter((n) => !created.includes(n)) };
   } finally {
     await admin.disconnect().catch((err: unknown) => logger.warn(errorFields(err), 'ensureTopics: admin disconnect failed'));
