@@ -4,5 +4,7 @@ export * from './errors';
 export * from './events/cs-object-changed';
 export * from './events/export';
 export * from './events/mv-object-changed';
+export * from './events/password';
+export * from './events/run-event';
 export * from './registry';
 export * from './topics';

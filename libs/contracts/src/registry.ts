@@ -3,14 +3,32 @@ import { envelopeHeaderSchema, type Envelope } from './envelope';
 import { ContractViolation } from './errors';
 import { CS_OBJECT_CHANGED, csObjectChangedV1Schema, type CsObjectChangedV1 } from './events/cs-object-changed';
 import { EXPORT_COMMAND, EXPORT_OUTCOME, exportCommandV1Schema, exportOutcomeV1Schema, type ExportCommandV1, type ExportOutcomeV1 } from './events/export';
-import { MV_OBJECT_CHANGED, mvObjectChangedV1Schema, type MvObjectChangedV1 } from './events/mv-object-changed';
+import {
+  MV_OBJECT_CHANGED,
+  mvObjectChangedV1Schema,
+  mvObjectChangedV2Schema,
+  upcastMvObjectChangedV1,
+  type MvObjectChangedV2,
+} from './events/mv-object-changed';
+import {
+  PASSWORD_COMMAND,
+  PASSWORD_OUTCOME,
+  passwordCommandV1Schema,
+  passwordOutcomeV1Schema,
+  type PasswordCommandV1,
+  type PasswordOutcomeV1,
+} from './events/password';
+import { RUN_EVENT, runEventV1Schema, type RunEventV1 } from './events/run-event';
 
 /** Current schema version and data type of every message type. */
 export interface MessageTypes {
   [CS_OBJECT_CHANGED]: CsObjectChangedV1;
-  [MV_OBJECT_CHANGED]: MvObjectChangedV1;
+  [MV_OBJECT_CHANGED]: MvObjectChangedV2;
   [EXPORT_COMMAND]: ExportCommandV1;
   [EXPORT_OUTCOME]: ExportOutcomeV1;
+  [RUN_EVENT]: RunEventV1;
+  [PASSWORD_COMMAND]: PasswordCommandV1;
+  [PASSWORD_OUTCOME]: PasswordOutcomeV1;
 }
 export type MessageType = keyof MessageTypes;
 export type Message<T extends MessageType = MessageType> = Envelope<T, MessageTypes[T]>;
@@ -25,9 +43,16 @@ interface VersionedContract {
 
 export const CONTRACTS: Readonly<Record<MessageType, VersionedContract>> = {
   [CS_OBJECT_CHANGED]: { current: 1, schemas: { 1: csObjectChangedV1Schema }, upcasters: {} },
-  [MV_OBJECT_CHANGED]: { current: 1, schemas: { 1: mvObjectChangedV1Schema }, upcasters: {} },
+  [MV_OBJECT_CHANGED]: {
+    current: 2,
+    schemas: { 1: mvObjectChangedV1Schema, 2: mvObjectChangedV2Schema },
+    upcasters: { 1: upcastMvObjectChangedV1 },
+  },
   [EXPORT_COMMAND]: { current: 1, schemas: { 1: exportCommandV1Schema }, upcasters: {} },
   [EXPORT_OUTCOME]: { current: 1, schemas: { 1: exportOutcomeV1Schema }, upcasters: {} },
+  [RUN_EVENT]: { current: 1, schemas: { 1: runEventV1Schema }, upcasters: {} },
+  [PASSWORD_COMMAND]: { current: 1, schemas: { 1: passwordCommandV1Schema }, upcasters: {} },
+  [PASSWORD_OUTCOME]: { current: 1, schemas: { 1: passwordOutcomeV1Schema }, upcasters: {} },
 };
 
 export function currentVersion(type: MessageType): number {

@@ -16,6 +16,15 @@ export const TOPICS = {
   mvEvents: { name: 'mw.mv.events', partitions: 6, retentionMs: -1, description: 'metaverse events, the log the read model is a function of; key MV object id' },
   exportCommands: { name: 'mw.export.commands', partitions: 6, retentionMs: 14 * DAY, description: 'export commands to connectors, key connector/anchor' },
   exportOutcomes: { name: 'mw.export.outcomes', partitions: 6, retentionMs: 30 * DAY, description: 'what became of each export, key connector/anchor' },
+  runEvents: { name: 'mw.run.events', partitions: 3, retentionMs: 30 * DAY, description: 'run steps of connectors and the join engine, key connector/partition' },
+  passwordCommands: {
+    name: 'mw.password.commands',
+    partitions: 3,
+    // Commands expire within minutes; keep the encrypted payloads no longer than a day.
+    retentionMs: DAY,
+    description: 'sealed password set/change commands, key connector/domain',
+  },
+  passwordOutcomes: { name: 'mw.password.outcomes', partitions: 3, retentionMs: 90 * DAY, description: 'password operation outcomes without secrets, key connector/domain' },
 } as const satisfies Record<string, TopicSpec>;
 
 /** Where a consumer of `topic` puts what it cannot process. */

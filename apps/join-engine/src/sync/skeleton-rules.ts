@@ -1,4 +1,4 @@
-import type { Attributes, CsObjectChangedV1, MvConnectorLink, MvObjectChangedV1 } from '@metaweave/contracts';
+import type { Attributes, CsObjectChangedV1, MvConnectorLink, MvObjectChangedV2 } from '@metaweave/contracts';
 
 /**
  * The walking skeleton's synchronization: every CS object projects to its own MV object, all
@@ -35,7 +35,7 @@ export interface CsLink {
 export interface SyncDecision {
   readonly mv: MvState;
   readonly link: CsLink | null;
-  readonly event: MvObjectChangedV1;
+  readonly event: MvObjectChangedV2;
 }
 
 /**
@@ -73,7 +73,7 @@ export function decide(change: CsObjectChangedV1, link: CsLink | undefined, mv: 
   return { mv: next, link: { ...link, csVersion: change.csVersion }, event: event(next, 'updated', cause) };
 }
 
-function event(mv: MvState, change: MvObjectChangedV1['change'], cause: MvObjectChangedV1['cause']): MvObjectChangedV1 {
+function event(mv: MvState, change: MvObjectChangedV2['change'], cause: MvObjectChangedV2['cause']): MvObjectChangedV2 {
   return {
     mvObjectId: mv.id,
     objectType: mv.objectType,
@@ -81,7 +81,9 @@ function event(mv: MvState, change: MvObjectChangedV1['change'], cause: MvObject
     change,
     attributes: mv.attributes,
     connectors: mv.connectors,
+    lineage: [],
     rulesVersion: SKELETON_RULES_VERSION,
     cause,
+    reason: change === 'projected' ? 'projection' : change === 'deleted' ? 'deletion-rule' : 'import-flow',
   };
 }

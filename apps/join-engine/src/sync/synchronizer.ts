@@ -68,7 +68,7 @@ export class Synchronizer implements OnApplicationBootstrap, OnApplicationShutdo
       } else {
         await tx.query(`DELETE FROM cs_link WHERE connector = $1 AND anchor = $2`, [change.connector, change.anchor]);
       }
-      const event = this.envelopes.create({ type: 'mv.object.changed', schemaVersion: 1, data: decision.event, causedBy: message });
+      const event = this.envelopes.create({ type: 'mv.object.changed', schemaVersion: 2, data: decision.event, causedBy: message });
       await enqueueOutbox((sql, params) => tx.query(sql, params), this.config.database.schema, [
         { topic: this.config.kafka.topicPrefix + TOPICS.mvEvents.name, key: decision.mv.id, message: event },
       ]);

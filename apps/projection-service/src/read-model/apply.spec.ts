@@ -1,12 +1,12 @@
-import { EnvelopeFactory, type Message, type MvObjectChangedV1 } from '@metaweave/contracts';
+import { EnvelopeFactory, type Message, type MvObjectChangedV2 } from '@metaweave/contracts';
 import { applyMvEvent, type MvRow } from './apply';
 
 const factory = new EnvelopeFactory({ source: 'test', clock: () => new Date('2026-11-23T00:00:00Z') });
 const id = '3f1d2c4b-5a6e-4f70-8b9c-0d1e2f3a4b5c';
-function event(version: number, change: MvObjectChangedV1['change'], mail: string): Message<'mv.object.changed'> {
+function event(version: number, change: MvObjectChangedV2['change'], mail: string): Message<'mv.object.changed'> {
   return factory.create({
     type: 'mv.object.changed',
-    schemaVersion: 1,
+    schemaVersion: 2,
     data: {
       mvObjectId: id,
       objectType: 'person',
@@ -15,7 +15,9 @@ function event(version: number, change: MvObjectChangedV1['change'], mail: strin
       attributes: { mail: [mail] },
       connectors: [],
       rulesVersion: 'r1',
+      lineage: [],
       cause: { connector: 'exchange', anchor: 'a', csVersion: version },
+      reason: 'test',
     },
   });
 }

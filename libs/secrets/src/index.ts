@@ -1,0 +1,2 @@
+export * from './password-seal';
+export * from './sealed-box';
