@@ -20,6 +20,9 @@ export async function api<T>(method: 'GET' | 'POST', url: string, body?: unknown
 
 export const urls = {
   exchange: `http://127.0.0.1:${PORTS['exchange-connector']}`,
+  nt4: `http://127.0.0.1:${PORTS['nt4-connector']}`,
+  join: `http://127.0.0.1:${PORTS['join-engine']}`,
+  password: `http://127.0.0.1:${PORTS['password-service']}`,
   projection: `http://127.0.0.1:${PORTS['projection-service']}`,
 };
 

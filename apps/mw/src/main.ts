@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { api, urls } from './api';
+import { registerCommandModules } from './commands';
 import { firstSync, runStep, seedDemoDirectory } from './demo';
 import { SERVICES, isReady, logFile, serviceSpec, servicePid, startService, stopService, waitReady } from './services';
 import { stackEnv, stackScript } from './workspace';
@@ -151,6 +152,8 @@ program
     await servicesUp();
     await firstSync(expected);
   });
+
+registerCommandModules(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`mw: ${(error as Error).message}`);
