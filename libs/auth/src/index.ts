@@ -1,0 +1,3 @@
+export * from './nest';
+export * from './roles';
+export * from './tokens';
