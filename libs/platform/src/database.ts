@@ -32,9 +32,29 @@ export async function openDatabase(options: DatabaseOptions): Promise<DataSource
   // In production the schema is made by the deployment with its owner role; a service role need
   // not have CREATE on the database, so only create what is missing (tests use throw-away schemas).
   const [{ present }] = await dataSource.query(`SELECT count(*)::int AS present FROM pg_namespace WHERE nspname = $1`, [options.schema]);
-  if (present === 0) await dataSource.query(`CREATE SCHEMA "${options.schema}"`);
-  await dataSource.runMigrations();
+  if (present === 0) await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`);
+  await migrateSerialized(dataSource, options.schema);
   return dataSource;
+}
+
+/**
+ * Replicas of one service start together (a rollout, an HPA scale-up, the migrations Job beside
+ * them): only one may run the migrations at a time, the others wait and then find nothing to do.
+ * A session advisory lock keyed by the schema, held on one connection for the duration.
+ */
+async function migrateSerialized(dataSource: DataSource, schema: string): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.connect();
+    await runner.query(`SELECT pg_advisory_lock(hashtext($1))`, [`metaweave-migrations:${schema}`]);
+    try {
+      await dataSource.runMigrations();
+    } finally {
+      await runner.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`metaweave-migrations:${schema}`]);
+    }
+  } finally {
+    await runner.release();
+  }
 }
 
 /** A small plain pg pool on the same schema, for the outbox relay's dedicated connections. */

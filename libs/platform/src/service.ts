@@ -9,6 +9,15 @@ export interface ServiceHandle {
   readonly logger: Logger;
 }
 
+/**
+ * `node dist/apps/<service>/main.js --migrate-only` (or MW_MIGRATE_ONLY=true): apply the database
+ * migrations and create the Kafka topics, then exit 0 without serving — the Helm pre-install /
+ * pre-upgrade Job runs the service image this way.
+ */
+export function migrateOnlyRequested(argv: readonly string[] = process.argv, env: NodeJS.ProcessEnv = process.env): boolean {
+  return argv.includes('--migrate-only') || env['MW_MIGRATE_ONLY'] === 'true';
+}
+
 export interface RunServiceOptions {
   readonly name: string;
   readonly logLevel: string;
@@ -27,6 +36,13 @@ export async function runService(options: RunServiceOptions): Promise<ServiceHan
   const logger = createLogger(options.name, options.logLevel);
   const rootModule = await options.module(logger);
   const app = await NestFactory.create(rootModule as never, { logger: new PinoNestLogger(logger), abortOnError: false });
+  if (migrateOnlyRequested()) {
+    // Creating the application resolved the infrastructure providers: migrations applied, topics
+    // exist. Nothing was started (lifecycle hooks run at listen), so there is nothing to drain.
+    logger.info('migrate-only: database migrations applied and Kafka topics ensured; exiting');
+    await options.onShutdown?.();
+    process.exit(0);
+  }
   // No app.enableShutdownHooks(): given no signals Nest listens to all of them and would close the
   // app a second time next to ours (our handler orders drain → close → telemetry flush → exit).
   let closing = false;
