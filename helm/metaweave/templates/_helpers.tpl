@@ -312,6 +312,8 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
 {{- end }}
 - name: MW_OTEL_SAMPLE_RATIO
   value: {{ .root.Values.telemetry.sampleRatio | quote }}
+- name: MW_METRICS_PORT
+  value: {{ ternary .root.Values.metrics.port 0 .root.Values.metrics.enabled | quote }}
 - name: MW_LOG_LEVEL
   value: {{ default .root.Values.logLevel .svc.logLevel | quote }}
 {{- if eq .name "exchange-connector" }}

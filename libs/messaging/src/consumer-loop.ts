@@ -3,6 +3,7 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 import type { Consumer, ConsumerCrashEvent, ConsumerGroupJoinEvent, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { backoffDelay, settlesWithin, sleep, type BackoffOptions } from './backoff';
 import { MessagingConfigError, MessagingStateError, StopTimeoutError } from './errors';
+import { messagingMetrics } from './metrics';
 import { deadLetterHeaders, errorMessage, errorName, headersToStrings, redactInputEcho } from './headers';
 import { errorFields, type Logger } from './logger';
 import { MessageProducer } from './producer';
@@ -342,6 +343,7 @@ export class ConsumerLoop {
       parent,
     );
     const keepAlive = new KeepAlive(heartbeat, this.stopController.signal, this.options.heartbeatIntervalMs ?? 3000, this.logger);
+    const started = performance.now();
     try {
       return await context.with(trace.setSpan(parent, span), () =>
         this.deliver({ topic, partition, offset: raw.offset, key, headers, attempt: 1 }, raw, span, keepAlive),
@@ -349,6 +351,7 @@ export class ConsumerLoop {
     } finally {
       keepAlive.close();
       span.end();
+      messagingMetrics().processingSeconds.record((performance.now() - started) / 1000, { topic, group: this.options.groupId });
     }
   }
 
@@ -370,6 +373,7 @@ export class ConsumerLoop {
         await this.options.handle(message, { ...base, attempt });
         if (keepAlive.lost !== undefined) return this.abort(span, 'membership lost while handling', keepAlive.lost);
         span.setAttribute(ATTR.outcome, 'handled');
+        messagingMetrics().processed.add(1, { topic: base.topic, group: this.options.groupId, outcome: 'handled' });
         return COMMIT;
       } catch (err) {
         span.recordException(asException(err));
@@ -386,6 +390,7 @@ export class ConsumerLoop {
           });
         }
         const delayMs = backoffDelay(attempt, this.retry);
+        messagingMetrics().processed.add(1, { topic: base.topic, group: this.options.groupId, outcome: 'retried' });
         this.logger.warn(
           { ...where(base, this.options.groupId), attempt, maxRetries: this.retry.maxRetries, delayMs, error: errorName(err), reason: errorMessage(err) },
           'handler failed with a retriable error; retrying in place',
@@ -405,6 +410,7 @@ export class ConsumerLoop {
     failure: { reason: string; errorName: string; retriable: boolean },
   ): Promise<Outcome> {
     const dlqTopic = this.dlqTopicOf(base.topic);
+    messagingMetrics().processed.add(1, { topic: base.topic, group: this.options.groupId, outcome: 'dead-lettered' });
     const headers = deadLetterHeaders(raw.headers, {
       ...failure,
       topic: base.topic,

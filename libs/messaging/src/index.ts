@@ -9,3 +9,4 @@ export * from './producer';
 export * from './retriable';
 export * from './topics';
 export { ATTR as MESSAGING_SPAN_ATTRIBUTES, TRACER_NAME } from './tracing';
+export * from './metrics';

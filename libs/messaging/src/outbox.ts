@@ -1,3 +1,4 @@
+import { messagingMetrics } from './metrics';
 import { createHash } from 'node:crypto';
 import { encodeMessage, type Message } from '@metaweave/contracts';
 import { context, propagation } from '@opentelemetry/api';
@@ -316,6 +317,7 @@ export class OutboxRelay {
       await this.options.producer.sendRawRecords(records, { traceParent: 'headers' });
       await client.query(`DELETE FROM ${this.qualifiedTable} WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
       total += rows.length;
+      messagingMetrics().outboxPublished.add(rows.length, { table: this.qualifiedTable.replace(/"/g, '') });
       this.logger.debug({ table: this.qualifiedTable, published: rows.length, lastId: rows[rows.length - 1]!.id }, 'outbox rows published');
       if (rows.length < this.batchSize || this.stopping) return total;
     }

@@ -61,6 +61,9 @@ export const settings = {
     MW_OTEL_ENDPOINT: z.string().url().optional(),
     MW_OTEL_FILE: z.string().min(1).optional(),
     MW_OTEL_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
+    /** Prometheus scrape port (GET /metrics); 0 = off. */
+    MW_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+    MW_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   },
   log: {
     MW_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -78,7 +81,7 @@ export function baseServiceConfig(e: ServiceEnv, service: string) {
     kafka: { brokers: e.MW_KAFKA_BROKERS, topicPrefix: e.MW_TOPIC_PREFIX, groupId: `${e.MW_TOPIC_PREFIX}${service}` },
     database: { url: e.MW_DATABASE_URL, schema: e.MW_DATABASE_SCHEMA },
     http: { port: e.MW_HTTP_PORT, host: e.MW_HTTP_HOST },
-    telemetry: { exporter: e.MW_OTEL_EXPORTER, otlpEndpoint: e.MW_OTEL_ENDPOINT, filePath: e.MW_OTEL_FILE, sampleRatio: e.MW_OTEL_SAMPLE_RATIO },
+    telemetry: { exporter: e.MW_OTEL_EXPORTER, otlpEndpoint: e.MW_OTEL_ENDPOINT, filePath: e.MW_OTEL_FILE, sampleRatio: e.MW_OTEL_SAMPLE_RATIO, metricsPort: e.MW_METRICS_PORT, metricsHost: e.MW_METRICS_HOST },
     logLevel: e.MW_LOG_LEVEL,
   };
 }

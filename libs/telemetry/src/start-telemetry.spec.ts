@@ -32,3 +32,26 @@ describe('startTelemetry with the file exporter', () => {
     expect(() => startTelemetry({ serviceName: 'x', exporter: 'file' })).toThrow(/needs a filePath/);
   });
 });
+
+describe('startTelemetry with a metrics port', () => {
+  it('serves instruments made through the API in Prometheus text format', async () => {
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const { metrics } = await import('@opentelemetry/api');
+    const telemetry = startTelemetry({ serviceName: 'unit', exporter: 'none', metricsPort: port, metricsHost: '127.0.0.1' });
+    try {
+      metrics.getMeter('test').createCounter('mw_test_events', { description: 'test' }).add(3, { kind: 'x' });
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text).toMatch(/^mw_test_events_total\{kind="x"[^}]*\} 3$/m);
+      expect(text).toContain('# HELP mw_test_events_total test');
+    } finally {
+      await telemetry.shutdown();
+    }
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+});

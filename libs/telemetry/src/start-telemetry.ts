@@ -1,11 +1,13 @@
-import { context, propagation, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   AlwaysOffSampler,
   BatchSpanProcessor,
@@ -28,6 +30,12 @@ export interface TelemetryOptions {
   readonly filePath?: string;
   /** Ratio of new traces sampled (children follow their parent's decision). */
   readonly sampleRatio?: number;
+  /**
+   * Port of the Prometheus scrape endpoint (`GET /metrics`), served beside the service's own HTTP
+   * port so scraping never competes with the API; 0 or absent: metrics off.
+   */
+  readonly metricsPort?: number;
+  readonly metricsHost?: string;
   /** Extra exporter, e.g. an InMemorySpanExporter in tests. */
   readonly additionalExporter?: SpanExporter;
 }
@@ -53,11 +61,18 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   if (options.additionalExporter) processors.push(new SimpleSpanProcessor({ exporter: options.additionalExporter }));
 
   const ratio = options.sampleRatio ?? 1;
+  const resource = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: options.serviceName,
+    ...(options.serviceVersion ? { [ATTR_SERVICE_VERSION]: options.serviceVersion } : {}),
+  });
+  let meterProvider: MeterProvider | undefined;
+  if (options.metricsPort) {
+    const exporter = new PrometheusExporter({ port: options.metricsPort, host: options.metricsHost ?? '0.0.0.0', endpoint: '/metrics' });
+    meterProvider = new MeterProvider({ resource, readers: [exporter] });
+    metrics.setGlobalMeterProvider(meterProvider);
+  }
   const provider = new TracerProvider({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: options.serviceName,
-      ...(options.serviceVersion ? { [ATTR_SERVICE_VERSION]: options.serviceVersion } : {}),
-    }),
+    resource,
     sampler: processors.length === 0 ? new AlwaysOffSampler() : new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
     spanProcessors: processors,
   });
@@ -81,6 +96,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       unregister();
       await provider.forceFlush();
       await provider.shutdown();
+      await meterProvider?.shutdown();
+      metrics.disable();
       trace.disable();
       propagation.disable();
       context.disable();
