@@ -1,3 +1,4 @@
 export * from './service-process';
 export * from './stack';
 export * from './wait';
+export * from './otlp-receiver';
