@@ -35,6 +35,10 @@ describe('metrics', () => {
     }, 120_000, 500);
     expect(sample(joined, 'mw_messages_processed_total', { topic: csTopic, outcome: 'dead-lettered' })).toBe(0);
     expect(joined).toMatch(/^mw_message_processing_duration_seconds_count\{/m);
+    // Propagation latency of the hop and the consumer's lag (caught up: 0 on every partition it read).
+    expect(sample(joined, 'mw_message_age_seconds_count', { topic: csTopic })).toBeGreaterThanOrEqual(2);
+    expect(joined).toMatch(new RegExp(`^mw_consumer_lag\\{[^}]*topic="${csTopic.replace(/\./g, '\\.')}"`, 'm'));
+    expect(sample(joined, 'mw_consumer_lag', { topic: csTopic })).toBe(0);
 
     const exchange = await scrape('exchange-connector');
     expect(sample(exchange, 'mw_outbox_published_total', {})).toBeGreaterThanOrEqual(2);

@@ -3,7 +3,7 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 import type { Consumer, ConsumerCrashEvent, ConsumerGroupJoinEvent, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { backoffDelay, settlesWithin, sleep, type BackoffOptions } from './backoff';
 import { MessagingConfigError, MessagingStateError, StopTimeoutError } from './errors';
-import { messagingMetrics } from './metrics';
+import { messagingMetrics, recordConsumerLag } from './metrics';
 import { deadLetterHeaders, errorMessage, errorName, headersToStrings, redactInputEcho } from './headers';
 import { errorFields, type Logger } from './logger';
 import { MessageProducer } from './producer';
@@ -298,6 +298,7 @@ export class ConsumerLoop {
       }
       if (this.abandoned) return;
       payload.resolveOffset(message.offset);
+      recordConsumerLag(this.options.groupId, batch.topic, batch.partition, Number(BigInt(batch.highWatermark) - BigInt(message.offset) - 1n));
       await payload.commitOffsetsIfNecessary({
         topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(message.offset) + 1n).toString() }] }],
       });
@@ -374,6 +375,8 @@ export class ConsumerLoop {
         if (keepAlive.lost !== undefined) return this.abort(span, 'membership lost while handling', keepAlive.lost);
         span.setAttribute(ATTR.outcome, 'handled');
         messagingMetrics().processed.add(1, { topic: base.topic, group: this.options.groupId, outcome: 'handled' });
+        const age = (Date.now() - Date.parse(message.occurredAt)) / 1000;
+        if (Number.isFinite(age)) messagingMetrics().ageSeconds.record(Math.max(0, age), { topic: base.topic, group: this.options.groupId });
         return COMMIT;
       } catch (err) {
         span.recordException(asException(err));

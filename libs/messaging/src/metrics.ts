@@ -1,4 +1,4 @@
-import { metrics, type Counter, type Histogram } from '@opentelemetry/api';
+import { metrics, type Attributes, type Counter, type Histogram } from '@opentelemetry/api';
 
 /**
  * The messaging layer's Prometheus-visible metrics, through the OpenTelemetry API only (the SDK and
@@ -8,7 +8,16 @@ import { metrics, type Counter, type Histogram } from '@opentelemetry/api';
 interface MessagingInstruments {
   readonly processed: Counter;
   readonly processingSeconds: Histogram;
+  /** Age of a message when its consumer finished with it: the propagation latency of that hop. */
+  readonly ageSeconds: Histogram;
   readonly outboxPublished: Counter;
+}
+
+/** Latest known lag per consumer group, topic and partition (high watermark − next offset). */
+const lags = new Map<string, { attributes: Attributes; lag: number }>();
+
+export function recordConsumerLag(group: string, topic: string, partition: number, lag: number): void {
+  lags.set(`${group}\u0000${topic}\u0000${partition}`, { attributes: { group, topic, partition: String(partition) }, lag: Math.max(0, lag) });
 }
 
 let instruments: MessagingInstruments | undefined;
@@ -29,8 +38,17 @@ export function messagingMetrics(): MessagingInstruments {
         description: 'Time from receiving a message to committing it, including retries',
         advice: { explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] },
       }),
+      ageSeconds: meter.createHistogram('mw_message_age_seconds', {
+        description: 'Time from a message being created (envelope occurredAt) to its consumer committing it',
+        advice: { explicitBucketBoundaries: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] },
+      }),
       outboxPublished: meter.createCounter('mw_outbox_published', { description: 'Outbox rows published to Kafka' }),
     };
+    meter
+      .createObservableGauge('mw_consumer_lag', { description: 'Messages behind the partition end, per consumer group, topic and partition' })
+      .addCallback((result) => {
+        for (const { attributes, lag } of lags.values()) result.observe(lag, attributes);
+      });
   }
   return instruments;
 }
