@@ -17,6 +17,8 @@ export const configSchema = z
       .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
       .refine((l) => l.length > 0 && l.every((x) => /^[\w .-]+$/.test(x)), 'expected a comma-separated list of site names'),
     MW_EXCHANGE_DELTA_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
+    MW_EXCHANGE_DELTA_STRATEGY: z.enum(['accesslog', 'usn'], { message: "expected 'accesslog' (OpenLDAP stand-in) or 'usn' (Exchange 5.5)" }).default('accesslog'),
+    MW_EXCHANGE_TOMBSTONE_LIFETIME_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   })
   .transform((e) => ({
     ...baseServiceConfig(e, SERVICE_NAME),
@@ -25,6 +27,8 @@ export const configSchema = z
     sites: e.MW_EXCHANGE_SITES,
     /** 0 turns continuous delta imports off (runs only on demand). */
     deltaIntervalMs: e.MW_EXCHANGE_DELTA_INTERVAL_MS,
+    deltaStrategy: e.MW_EXCHANGE_DELTA_STRATEGY,
+    tombstoneLifetimeMs: e.MW_EXCHANGE_TOMBSTONE_LIFETIME_DAYS * 24 * 3600 * 1000,
   }));
 
 export type ExchangeConfig = z.output<typeof configSchema>;

@@ -28,7 +28,13 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
     db: DataSource,
     private readonly readiness: Readiness,
   ) {
-    this.directory = new ExchangeDirectory({ name: config.connector, ...config.ldap, sites: config.sites });
+    this.directory = new ExchangeDirectory({
+      name: config.connector,
+      ...config.ldap,
+      sites: config.sites,
+      deltaStrategy: config.deltaStrategy,
+      tombstoneLifetimeMs: config.tombstoneLifetimeMs,
+    });
     this.driver = new RunDriver({
       db,
       schema: config.database.schema,
