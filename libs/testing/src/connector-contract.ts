@@ -1,10 +1,4 @@
-import { connectorSpaceSql, RunDriver, type RunRecord, type RunStep } from '@metaweave/connector-runtime';
-import type { Connector, CsImage } from '@metaweave/connector-sdk';
-import { decodeMessage, type CsObjectChangedV1, type Message } from '@metaweave/contracts';
-import { outboxTableSql, quoteIdent, type Logger } from '@metaweave/messaging';
-import { Pool } from 'pg';
-import { DataSource } from 'typeorm';
-import { stackEnv, uniqueSuffix } from './stack';
+import { diffObject, fullImportDeletes, type Connector, type CsChange, type CsImage, type ObjectError, type StoredCsObject } from '@metaweave/connector-sdk';
 
 /** How the contract suite changes the live directory behind the connector, by object name. */
 export interface ContractDirectory {
@@ -33,57 +27,90 @@ export interface ConnectorContractOptions {
   teardown?(): Promise<void>;
 }
 
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+/** A connector space in memory, kept with the same pure rules the run driver applies. */
+class MemoryConnectorSpace {
+  readonly objects = new Map<string, StoredCsObject>();
+  watermark: string | null = null;
+
+  apply(changes: readonly CsChange[]): CsChange[] {
+    for (const c of changes) this.objects.set(c.image.anchor, { ...c.image, version: c.version, deleted: c.change === 'delete' });
+    return [...changes];
+  }
+  live(partition: string): StoredCsObject[] {
+    return [...this.objects.values()].filter((o) => !o.deleted && o.partition === partition);
+  }
+}
+
+function skip(title: string, why: string): void {
+  process.stderr.write(`connector contract ${title}: skipped, ${why}\n`);
+}
 
 /**
- * The contract every connector passes against its live stand-in: the MIIS run-step semantics the
- * run driver promises downstream (invariants 1–4 of design.md) hold for what this connector reads.
- * Call it at the top level of a `*.int.spec.ts`; it runs the connector through the real run driver
- * into a throw-away connector-space schema in the local stack's PostgreSQL and reads the CS change
- * events from that schema's outbox. Capabilities a connector lacks (delta import, rename, schema)
- * are skipped with the reason.
+ * The contract every connector passes against its live stand-in: what it reads through the SPI
+ * (connector-sdk) is what the run driver needs for the MIIS run-step semantics (invariants 1–4 of
+ * design.md): each object once, a stable anchor, changes a delta can see, a failed read that
+ * throws instead of returning less. Call it at the top level of a `*.int.spec.ts`. The suite keeps
+ * a connector space in memory with connector-sdk's own diffing, so a passing connector gives the
+ * driver exactly the changes asserted here. Capabilities a connector lacks (delta import, rename,
+ * schema) are skipped, saying so on stderr.
  */
 export function connectorContract(o: ConnectorContractOptions): void {
   describe(`connector contract: ${o.title}`, () => {
-    const schema = `contract_${uniqueSuffix()}`;
-    const url = stackEnv()['MW_PG_ADMIN_URL']!;
-    const pool = new Pool({ connectionString: url, max: 2 });
-    let db: DataSource;
     let connector: Connector;
-    let driver: RunDriver;
+    const cs = new MemoryConnectorSpace();
     const anchors = new Map<string, string>();
 
     beforeAll(async () => {
       await o.setup?.();
-      await pool.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-      for (const sql of connectorSpaceSql(schema)) await pool.query(sql);
-      await pool.query(outboxTableSql(schema));
-      db = new DataSource({ type: 'postgres', url, schema, synchronize: false, logging: false, extra: { max: 3 } });
-      await db.initialize();
       connector = await o.connector();
-      driver = new RunDriver({ db, schema, connector, topic: `contract.mw.cs.changes`, source: 'connector-contract', logger: silent });
       for (const n of ['alpha', 'bravo', 'charlie']) await o.directory.add(n);
     });
 
     afterAll(async () => {
       await connector?.dispose();
-      await db?.destroy();
-      await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-      await pool.end();
       await o.teardown?.();
     });
 
-    let seen = 0;
-    /** The CS change events of the last run (the outbox keeps them: nothing relays it here). */
-    async function run(step: RunStep, on: RunDriver = driver): Promise<{ record: RunRecord; events: CsObjectChangedV1[] }> {
-      const record = await (await on.start(step, o.partition)).done;
-      const { rows } = await pool.query(`SELECT id, value FROM ${quoteIdent(schema)}.outbox WHERE id > $1 ORDER BY id`, [seen]);
-      if (rows.length > 0) seen = Number(rows[rows.length - 1].id);
-      const events = rows.map((r) => decodeMessage(r.value)).filter((m): m is Message<'cs.object.changed'> => m.type === 'cs.object.changed');
-      return { record, events: events.map((m) => m.data) };
+    async function fullImport(on: Connector = connector): Promise<{ changes: CsChange[]; images: CsImage[]; errors: ObjectError[] }> {
+      const images: CsImage[] = [];
+      const errors: ObjectError[] = [];
+      const { watermark } = await on.capabilities.fullImport!.fullImport(
+        o.partition,
+        { page: async (page) => void images.push(...page), objectError: (e) => void errors.push(e) },
+        new AbortController().signal,
+      );
+      const changes: CsChange[] = [];
+      for (const image of images) {
+        const change = diffObject(cs.objects.get(image.anchor), image);
+        if (change) changes.push(change);
+      }
+      const { deletes } = fullImportDeletes(cs.live(o.partition), new Set(images.map((i) => i.anchor)), errors.length === 0);
+      cs.watermark = watermark;
+      return { changes: cs.apply([...changes, ...deletes]), images, errors };
     }
-    const named = (events: readonly CsObjectChangedV1[], name: string) => events.filter((e) => o.identifies(e, name));
-    const deltaOrFull = (): RunStep => (connector.capabilities.deltaImport ? 'delta-import' : 'full-import');
+
+    async function deltaImport(): Promise<CsChange[]> {
+      const delta = connector.capabilities.deltaImport!;
+      const result = await delta.deltaImport(o.partition, cs.watermark!, new AbortController().signal);
+      if (result.outcome !== 'changes') throw new Error(`delta import refused a watermark its own full import took: ${result.reason}`);
+      expect(result.errors ?? []).toEqual([]);
+      const changes: CsChange[] = [];
+      for (const c of result.changes) {
+        if (c.kind === 'upsert') {
+          const change = diffObject(cs.objects.get(c.image.anchor), c.image);
+          if (change) changes.push(change);
+        } else {
+          const stored = [...cs.objects.values()].find((x) => !x.deleted && (c.anchor ? x.anchor === c.anchor : x.dn.toLowerCase() === c.dn?.toLowerCase()));
+          if (stored) changes.push({ change: 'delete', image: { ...stored, attributes: {} }, previousDn: null, delta: [], version: stored.version + 1 });
+        }
+      }
+      cs.watermark = result.watermark;
+      return cs.apply(changes);
+    }
+
+    /** The changes a delta import finds (a full import for connectors without delta). */
+    const changesSince = async () => (connector.capabilities.deltaImport ? deltaImport() : (await fullImport()).changes);
+    const named = (changes: readonly CsChange[], name: string) => changes.filter((c) => o.identifies(c.image, name));
 
     it('reaches its system and serves the partition', async () => {
       const t = await connector.test();
@@ -92,81 +119,78 @@ export function connectorContract(o: ConnectorContractOptions): void {
       expect(connector.partitions()).toContain(o.partition);
     });
 
-    it('full import: stages every object once, with a unique anchor, a DN and an object type', async () => {
+    it('full import: every object once, with a unique anchor, its partition, a DN and an object type', async () => {
       expect(connector.capabilities.fullImport).toBeDefined();
-      const { record, events } = await run('full-import');
-      expect(record).toMatchObject({ step: 'full-import', status: 'completed', deletesWithheld: 0 });
-      expect(events.map((e) => e.change)).toEqual(['add', 'add', 'add']);
-      expect(record.counters.stageAdd).toBe(3);
+      const { changes, images, errors } = await fullImport();
+      expect(errors).toEqual([]);
+      expect(images).toHaveLength(3);
+      expect(changes.map((c) => c.change)).toEqual(['add', 'add', 'add']);
       for (const n of ['alpha', 'bravo', 'charlie']) {
-        const [e] = named(events, n);
-        expect(e).toBeDefined();
-        expect(e!).toMatchObject({ partition: o.partition, csVersion: 1 });
-        expect(e!.anchor).toMatch(/\S/);
-        expect(e!.objectType).toMatch(/\S/);
-        anchors.set(n, e!.anchor);
+        const [c] = named(changes, n);
+        expect(c).toBeDefined();
+        expect(c!.image.partition).toBe(o.partition);
+        expect(c!.image.anchor).toMatch(/\S/);
+        expect(c!.image.objectType).toMatch(/\S/);
+        anchors.set(n, c!.image.anchor);
       }
       expect(new Set(anchors.values()).size).toBe(3);
+      if (connector.capabilities.deltaImport) expect(cs.watermark).not.toBeNull();
     });
 
-    it('an unchanged directory: a full import emits nothing', async () => {
-      const { record, events } = await run('full-import');
-      expect(events).toEqual([]);
-      expect(record.counters).toMatchObject({ stageAdd: 0, stageUpdate: 0, stageRename: 0, stageDelete: 0, stageNoChange: 3 });
+    it('an unchanged directory: a second full import finds nothing to stage', async () => {
+      const { changes, images } = await fullImport();
+      expect(images).toHaveLength(3);
+      expect(changes).toEqual([]);
     });
 
     it('a modified attribute: exactly one update, with the attribute-level delta', async () => {
       const attribute = await o.directory.modify('alpha', 'Contract Value 1');
-      const { record, events } = await run(deltaOrFull());
-      expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ change: 'update', anchor: anchors.get('alpha') });
-      expect(events[0]!.delta.map((d) => d.name.toLowerCase())).toContain(attribute.toLowerCase());
-      expect(record.counters.stageUpdate).toBe(1);
+      const changes = await changesSince();
+      expect(changes).toHaveLength(1);
+      expect(changes[0]).toMatchObject({ change: 'update', image: { anchor: anchors.get('alpha') } });
+      expect(changes[0]!.delta.map((d) => d.name.toLowerCase())).toContain(attribute.toLowerCase());
     });
 
-    it('a rename: one rename event; the anchor survives', async () => {
-      if (!o.directory.rename) return void console.warn(`${o.title}: objects cannot be renamed; rename contract skipped`);
+    it('a rename: one rename; the anchor survives', async () => {
+      if (!o.directory.rename) return skip(o.title, 'objects cannot be renamed');
       await o.directory.rename('bravo', 'bravo2');
-      const { record, events } = await run(deltaOrFull());
-      expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ change: 'rename', anchor: anchors.get('bravo') });
-      expect(o.identifies(events[0]!, 'bravo2')).toBe(true);
-      expect(record.counters.stageRename).toBe(1);
+      const changes = await changesSince();
+      expect(changes).toHaveLength(1);
+      expect(changes[0]).toMatchObject({ change: 'rename', image: { anchor: anchors.get('bravo') } });
+      expect(o.identifies(changes[0]!.image, 'bravo2')).toBe(true);
     });
 
-    it('a delete: one delete event for the same anchor', async () => {
+    it('a delete: one delete for the same anchor', async () => {
       await o.directory.remove('charlie');
-      const { record, events } = await run(deltaOrFull());
-      expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ change: 'delete', anchor: anchors.get('charlie') });
-      expect(record.counters.stageDelete).toBe(1);
+      const changes = await changesSince();
+      expect(changes.map((c) => [c.change, c.image.anchor])).toEqual([['delete', anchors.get('charlie')]]);
     });
 
-    it('delta import: nothing changed, nothing emitted', async () => {
-      if (!connector.capabilities.deltaImport) return void console.warn(`${o.title}: no delta import capability; skipped`);
-      const { record, events } = await run('delta-import');
-      expect(record.step).toBe('delta-import');
-      expect(events).toEqual([]);
+    it('delta import: nothing changed, nothing found; the watermark stays usable', async () => {
+      if (!connector.capabilities.deltaImport) return skip(o.title, 'no delta import capability');
+      expect(await deltaImport()).toEqual([]);
+      expect(await deltaImport()).toEqual([]);
     });
 
-    it('an unreachable system: the run fails, says where, and withholds every delete', async () => {
-      if (!o.unreachable) return void console.warn(`${o.title}: no unreachable variant given; skipped`);
-      const broken = new RunDriver({ db, schema, connector: await o.unreachable(), topic: `contract.mw.cs.changes`, source: 'connector-contract', logger: silent });
-      const { record, events } = await run('full-import', broken);
-      expect(record.status).toBe('failed');
-      expect(record.message).toMatch(/unreachable|ECONNREFUSED|connect/i);
-      expect(events).toEqual([]);
-      expect(record.deletesWithheld).toBe(2);
+    it('an unreachable system: the read throws an actionable error instead of returning less', async () => {
+      if (!o.unreachable) return skip(o.title, 'no unreachable variant given');
+      const broken = await o.unreachable();
+      const pages: CsImage[][] = [];
+      await expect(
+        broken.capabilities.fullImport!.fullImport(o.partition, { page: async (p) => void pages.push([...p]), objectError: () => undefined }, new AbortController().signal),
+      ).rejects.toThrow(/unreachable|refused|connect/i);
+      expect(pages.flat()).toEqual([]);
+      expect(await broken.test()).toMatchObject({ reachable: false });
+      await broken.dispose();
     });
 
     it('schema discovery: declares every attribute it stages', async () => {
       const schemaCapability = connector.capabilities.schema;
-      if (!schemaCapability) return void console.warn(`${o.title}: no schema capability; skipped`);
+      if (!schemaCapability) return skip(o.title, 'no schema capability');
       const discovered = await schemaCapability.discover();
       expect(discovered.objectTypes.length).toBeGreaterThan(0);
       const declared = new Set(discovered.attributes.flatMap((a) => [a.name, ...a.aliases]).map((n) => n.toLowerCase()));
-      const { rows } = await pool.query(`SELECT DISTINCT jsonb_object_keys(attributes) AS name FROM ${quoteIdent(schema)}.cs_object`);
-      const staged = rows.map((r) => String(r.name));
+      const staged = [...new Set(cs.live(o.partition).flatMap((x) => Object.keys(x.attributes)))];
       expect(staged.length).toBeGreaterThan(0);
       // an option such as ;binary is not part of the attribute's name
       expect(staged.filter((n) => !declared.has(n.split(';')[0]!.toLowerCase()))).toEqual([]);
