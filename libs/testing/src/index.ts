@@ -4,3 +4,4 @@ export * from './wait';
 export * from './slapd';
 export * from './usn-directory';
 export * from './connector-contract';
+export * from './exchange-generator';

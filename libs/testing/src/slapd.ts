@@ -18,6 +18,8 @@ export interface PrivateSlapdOptions {
   readonly access?: readonly string[];
   /** Extra equality indexes, e.g. `USN-Changed`. */
   readonly indexes?: readonly string[];
+  /** Log writes to `cn=accesslog` as the shared stand-in does (the `accesslog` delta strategy). */
+  readonly accesslog?: boolean;
 }
 
 /**
@@ -146,6 +148,7 @@ export class PrivateSlapd {
   private configLdif(): string {
     const d = this.dir;
     const hash = run('slappasswd', ['-h', '{SSHA}', '-s', this.adminPassword]).trim();
+    const db = this.o.accesslog ? 2 : 1;
     return `dn: cn=config
 objectClass: olcGlobal
 cn: config
@@ -159,7 +162,7 @@ objectClass: olcModuleList
 cn: module{0}
 olcModulePath: /usr/lib/ldap
 olcModuleLoad: back_mdb
-
+${this.o.accesslog ? 'olcModuleLoad: syncprov\nolcModuleLoad: accesslog\n' : ''}
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig
 cn: schema
@@ -181,10 +184,10 @@ olcDatabase: {0}config
 olcRootDN: cn=config
 olcRootPW: ${hash}
 
-dn: olcDatabase={1}mdb,cn=config
+${this.o.accesslog ? this.accesslogDb() : ''}dn: olcDatabase={${db}}mdb,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcMdbConfig
-olcDatabase: {1}mdb
+olcDatabase: {${db}}mdb
 olcSuffix: ${this.o.suffix}
 olcDbDirectory: ${d}/db
 olcDbMaxSize: 4294967296
@@ -196,6 +199,54 @@ olcDbIndex: entryUUID eq
 ${(this.o.indexes ?? []).map((i) => `olcDbIndex: ${i} eq\n`).join('')}olcLimits: {0}dn.exact="${this.adminDn}" size=unlimited time=unlimited
 olcLimits: {1}* size.soft=500 size.hard=unlimited size.prtotal=unlimited
 ${[...(this.o.access ?? []), 'to attrs=userPassword by self write by anonymous auth by * none', 'to * by * read'].map((a, i) => `olcAccess: {${i}}${a}\n`).join('')}
+${
+  this.o.accesslog
+    ? `dn: olcOverlay={0}syncprov,olcDatabase={2}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcSyncProvConfig
+olcOverlay: {0}syncprov
+olcSpCheckpoint: 100 10
+
+dn: olcOverlay={1}accesslog,olcDatabase={2}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcAccessLogConfig
+olcOverlay: {1}accesslog
+olcAccessLogDB: cn=accesslog
+olcAccessLogOps: writes
+olcAccessLogSuccess: TRUE
+olcAccessLogPurge: 07+00:00 01+00:00
+olcAccessLogOld: (objectClass=*)
+olcAccessLogOldAttr: objectClass rdn uid mail entryUUID
+
+`
+    : ''
+}`;
+  }
+
+  /** The accesslog database, before the one whose overlay writes into it (as deploy/local/lib/slapd.sh). */
+  private accesslogDb(): string {
+    mkdirSync(join(this.dir, 'accesslog'), { recursive: true });
+    return `dn: olcDatabase={1}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {1}mdb
+olcSuffix: cn=accesslog
+olcDbDirectory: ${this.dir}/accesslog
+olcDbMaxSize: 2147483648
+olcDbNoSync: TRUE
+olcRootDN: ${this.adminDn}
+olcDbIndex: default eq
+olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqType,reqDN
+olcLimits: dn.exact="${this.adminDn}" size=unlimited time=unlimited
+olcAccess: {0}to * by dn.exact="${this.adminDn}" read by * none
+
+dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcSyncProvConfig
+olcOverlay: {0}syncprov
+olcSpNoPresent: TRUE
+olcSpReloadHint: TRUE
+
 `;
   }
 }
