@@ -174,7 +174,7 @@ export function generateExchangeSite(spec: ExchangeSiteSpec): GeneratedSite {
 export function toLdif(dn: string, attributes: Readonly<Record<string, readonly (string | Buffer)[]>>): string {
   const line = (name: string, v: string | Buffer) => {
     if (Buffer.isBuffer(v)) return `${name}:: ${v.toString('base64')}`;
-    // eslint-disable-next-line no-control-regex
+     
     return /^[ :<]|[^\x20-\x7e]| $/.test(v) ? `${name}:: ${Buffer.from(v, 'utf8').toString('base64')}` : `${name}: ${v}`;
   };
   return [line('dn', dn), ...Object.entries(attributes).flatMap(([k, vs]) => vs.map((v) => line(k, v)))].join('\n') + '\n';

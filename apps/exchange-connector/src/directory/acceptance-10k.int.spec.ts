@@ -2,7 +2,8 @@ import { connectorSpaceSql, RunDriver, type RunRecord } from '@metaweave/connect
 import { decodeMessage, type CsObjectChangedV1, type Message } from '@metaweave/contracts';
 import { outboxTableSql, quoteIdent, type Logger } from '@metaweave/messaging';
 import { PrivateSlapd, UsnDirectory, generateExchangeSite, siteLdif, stackEnv, toLdif, uniqueSuffix, type GeneratedSite } from '@metaweave/testing';
-import { Attribute, Change, Client } from 'ldapts';
+import type { Client } from 'ldapts';
+import { Attribute, Change } from 'ldapts';
 import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { ExchangeDirectory } from './exchange-directory';
