@@ -11,6 +11,7 @@ import {
   type ObjectError,
 } from '@metaweave/connector-sdk';
 import type { AttributeValue } from '@metaweave/contracts';
+import { randomBytes } from 'node:crypto';
 import { Attribute, Change, Client, type Entry } from 'ldapts';
 import { BINARY_ATTRIBUTES, MalformedEntry, toCsImage, type LdapEntry } from '../import/entry-mapping';
 import { auditEffects, formatWatermark, parseWatermark, type AuditRecord, type Watermark } from './accesslog';
@@ -83,14 +84,46 @@ export class ExchangeDirectory implements Connector {
     return `ou=${partition},${this.o.baseDn}`;
   }
 
+  /**
+   * Binds, reads every site, and finds out whether the account may write (export needs
+   * administrator rights): it adds a probe container under the first site and deletes it at once.
+   * A container is not a recipient: no import ever stages it.
+   */
   async test(): Promise<ConnectionTestResult> {
+    const client = new Client({ url: this.o.url, timeout: 30_000, connectTimeout: 10_000 });
     try {
-      await this.withClient(async (c) => {
-        await c.search(this.o.baseDn, { scope: 'base', attributes: ['1.1'] });
-      });
-      return { reachable: true, canRead: true, canWrite: false, detail: `bound to ${this.o.url} as ${this.o.bindDn}` };
+      await client.bind(this.o.bindDn, this.o.bindPassword);
     } catch (error) {
-      return { reachable: false, canRead: false, canWrite: false, detail: describeLdapError(error, this.o.url, this.o.baseDn) };
+      await client.unbind().catch(() => undefined);
+      return { reachable: !isUnreachable(error), canRead: false, canWrite: false, detail: describeLdapError(error, this.o.url, this.o.baseDn) };
+    }
+    try {
+      for (const site of this.o.sites) {
+        try {
+          await client.search(this.partitionBase(site), { scope: 'base', attributes: ['1.1'] });
+        } catch (error) {
+          const why = (error as Error).name === 'NoSuchObjectError' ? `unknown site '${site}': ${this.partitionBase(site)} does not exist` : describeLdapError(error, this.o.url, this.o.baseDn);
+          return { reachable: true, canRead: false, canWrite: false, detail: `bound to ${this.o.url} as ${this.o.bindDn}; ${why} (check MW_EXCHANGE_SITES)` };
+        }
+      }
+      const probe = `cn=mw-rights-probe-${randomBytes(4).toString('hex')},${this.partitionBase(this.o.sites[0]!)}`;
+      try {
+        await client.add(probe, [new Attribute({ type: 'objectClass', values: ['ex55Container'] }), new Attribute({ type: 'cn', values: [probe.slice(3, probe.indexOf(','))] })]);
+        await client.del(probe);
+        return { reachable: true, canRead: true, canWrite: true, detail: `bound to ${this.o.url} as ${this.o.bindDn}: read and write (administrator rights: export possible)` };
+      } catch (error) {
+        if ((error as Error).name !== 'InsufficientAccessError') throw error;
+        return {
+          reachable: true,
+          canRead: true,
+          canWrite: false,
+          detail: `bound to ${this.o.url} as ${this.o.bindDn}: read-only — imports work; export needs administrator permissions on the Exchange directory`,
+        };
+      }
+    } catch (error) {
+      return { reachable: !isUnreachable(error), canRead: false, canWrite: false, detail: describeLdapError(error, this.o.url, this.o.baseDn) };
+    } finally {
+      await client.unbind().catch(() => undefined);
     }
   }
 
@@ -444,6 +477,10 @@ export function toConnectorError(error: unknown, url: string, op: ExportOperatio
       }
       return new ConnectorError('other', `${what} failed: ${e.name ?? 'Error'}: ${detail}`);
   }
+}
+
+function isUnreachable(error: unknown): boolean {
+  return ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'].includes(String((error as { code?: unknown }).code));
 }
 
 /** Errors of the LDAP conversation (result codes, sockets), as opposed to the sink's own. */
