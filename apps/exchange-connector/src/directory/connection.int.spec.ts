@@ -57,7 +57,7 @@ describe('Exchange connection test', () => {
     expect(r.detail).toMatch(/read-only .* export needs administrator permissions/);
   });
 
-  it('wrong credentials, an unknown site, an unreachable server: each says which setting to check', async () => {
+  it('wrong credentials, an unknown site, StartTLS a server does not offer, an unreachable server: each says which setting to check', async () => {
     const wrong = await new ExchangeDirectory({ ...admin, bindPassword: 'not-the-password' }).test();
     expect(wrong).toMatchObject({ reachable: true, canRead: false });
     expect(wrong.detail).toMatch(/bind refused .* check MW_LDAP_BIND_DN and MW_LDAP_BIND_PASSWORD/);
@@ -66,6 +66,10 @@ describe('Exchange connection test', () => {
     const unknown = await new ExchangeDirectory({ ...admin, sites: ['NoSuchSite'] }).test();
     expect(unknown).toMatchObject({ reachable: true, canRead: false });
     expect(unknown.detail).toMatch(/unknown site 'NoSuchSite'.*MW_EXCHANGE_SITES/);
+
+    const noTls = await new ExchangeDirectory({ ...admin, tls: { startTls: true } }).test();
+    expect(noTls).toMatchObject({ reachable: true, canRead: false });
+    expect(noTls.detail).toMatch(/StartTLS refused by .*check MW_LDAP_STARTTLS/);
 
     const down = await new ExchangeDirectory({ ...admin, url: `ldap://127.0.0.1:${await freePort()}` }).test();
     expect(down).toMatchObject({ reachable: false, canRead: false });

@@ -12,6 +12,7 @@ import {
 } from '@metaweave/connector-sdk';
 import type { AttributeValue } from '@metaweave/contracts';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Attribute, Change, Client, type Entry } from 'ldapts';
 import { BINARY_ATTRIBUTES, MalformedEntry, toCsImage, type LdapEntry } from '../import/entry-mapping';
 import { auditEffects, formatWatermark, parseWatermark, type AuditRecord, type Watermark } from './accesslog';
@@ -27,6 +28,8 @@ export interface ExchangeDirectoryOptions {
   readonly baseDn: string;
   readonly sites: readonly string[];
   readonly pageSize?: number;
+  /** StartTLS on an ldap:// URL (ldaps:// is TLS from the start); CA file and certificate checking for both. */
+  readonly tls?: { readonly startTls?: boolean; readonly rejectUnauthorized?: boolean; readonly caFile?: string };
   /** Age after which an `empty:` watermark is no longer trusted (the accesslog purge age). */
   readonly accesslogPurgeAgeMs?: number;
   /**
@@ -90,11 +93,10 @@ export class ExchangeDirectory implements Connector {
    * A container is not a recipient: no import ever stages it.
    */
   async test(): Promise<ConnectionTestResult> {
-    const client = new Client({ url: this.o.url, timeout: 30_000, connectTimeout: 10_000 });
+    let client: Client;
     try {
-      await client.bind(this.o.bindDn, this.o.bindPassword);
+      client = await this.connect();
     } catch (error) {
-      await client.unbind().catch(() => undefined);
       return { reachable: !isUnreachable(error), canRead: false, canWrite: false, detail: describeLdapError(error, this.o.url, this.o.baseDn) };
     }
     try {
@@ -135,9 +137,9 @@ export class ExchangeDirectory implements Connector {
    */
   private async apply(partition: string, op: ExportOperation): Promise<CsImage | null> {
     const base = this.partitionBase(partition);
-    const client = new Client({ url: this.o.url, timeout: 60_000, connectTimeout: 10_000 });
+    let client: Client | undefined;
     try {
-      await client.bind(this.o.bindDn, this.o.bindPassword);
+      client = await this.connect();
       let dn: string;
       if (op.op === 'add') {
         dn = op.dn;
@@ -166,7 +168,7 @@ export class ExchangeDirectory implements Connector {
     } catch (error) {
       throw toConnectorError(error, this.o.url, op);
     } finally {
-      await client.unbind().catch(() => undefined);
+      await client?.unbind().catch(() => undefined);
     }
   }
 
@@ -189,15 +191,35 @@ export class ExchangeDirectory implements Connector {
   }
 
   private async withClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    const client = new Client({ url: this.o.url, timeout: 60_000, connectTimeout: 10_000 });
+    let client: Client | undefined;
     try {
-      await client.bind(this.o.bindDn, this.o.bindPassword);
+      client = await this.connect();
       return await work(client);
     } catch (error) {
       if (isDirectoryError(error)) throw new Error(describeLdapError(error, this.o.url, this.o.baseDn));
       throw error;
     } finally {
+      await client?.unbind().catch(() => undefined);
+    }
+  }
+
+  /** A bound client: TLS as configured (StartTLS before the bind, so the password never goes in clear). */
+  private async connect(): Promise<Client> {
+    const tls = this.o.tls;
+    const tlsOptions = tls ? { rejectUnauthorized: tls.rejectUnauthorized ?? true, ...(tls.caFile ? { ca: [readFileSync(tls.caFile)] } : {}) } : undefined;
+    const client = new Client({ url: this.o.url, timeout: 60_000, connectTimeout: 10_000, ...(this.o.url.startsWith('ldaps:') && tlsOptions ? { tlsOptions } : {}) });
+    try {
+      if (tls?.startTls) {
+        await client.startTLS(tlsOptions ?? {}).catch((error: Error & { code?: unknown }) => {
+          if (typeof error.code !== 'number') throw error;
+          throw Object.assign(new Error(`StartTLS refused by ${this.o.url} (${error.message.replace(/\s*Code: 0x[0-9a-f]+$/i, '')}): the server offers no TLS; check MW_LDAP_STARTTLS`), { name: 'StartTlsRefused' });
+        });
+      }
+      await client.bind(this.o.bindDn, this.o.bindPassword);
+      return client;
+    } catch (error) {
       await client.unbind().catch(() => undefined);
+      throw error;
     }
   }
 
@@ -497,6 +519,7 @@ export function describeLdapError(error: unknown, url: string, base: string): st
   }
   if (e.name === 'InvalidCredentialsError') return `bind refused by ${url}: check MW_LDAP_BIND_DN and MW_LDAP_BIND_PASSWORD`;
   if (e.name === 'NoSuchObjectError') return `${base} does not exist on ${url}: check MW_LDAP_BASE_DN and MW_EXCHANGE_SITES`;
+  if (e.name === 'StartTlsRefused') return e.message ?? 'StartTLS refused';
   if (e.name === 'InsufficientAccessError') return `the account ${url} bound as may not read ${base} or cn=accesslog: it needs administrator rights`;
   return `${e.name ?? 'Error'} from ${url}: ${e.message ?? String(error)}`;
 }
