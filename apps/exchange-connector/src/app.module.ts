@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { HealthModule, infrastructureProviders, outboxProviders, type Logger } from '@metaweave/platform';
 import { RunsController } from './api/runs.controller';
-import { SchemaController } from './api/schema.controller';
+import { ConnectionController, SchemaController } from './api/schema.controller';
 import { CONFIG, SERVICE_NAME, type ExchangeConfig } from './config';
 import { Runs } from './import/runs';
 import { Init1732320000000 } from './migrations/1732320000000-init';
@@ -12,7 +12,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [HealthModule.forRoot()],
-      controllers: [RunsController, SchemaController],
+      controllers: [RunsController, SchemaController, ConnectionController],
       providers: [
         { provide: CONFIG, useValue: config },
         ...infrastructureProviders({

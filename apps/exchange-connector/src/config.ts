@@ -1,5 +1,6 @@
 import { baseServiceConfig, serviceSettings } from '@metaweave/platform';
 import { z } from 'zod';
+import { exchangeBindDn } from './directory/bind';
 
 export const SERVICE_NAME = 'exchange-connector';
 
@@ -8,7 +9,13 @@ export const configSchema = z
     ...serviceSettings,
     MW_CONNECTOR_NAME: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and -').default('exchange'),
     MW_LDAP_URL: z.string().regex(/^ldaps?:\/\/[^/]+\/?$/, 'expected ldap://host:port or ldaps://host:port'),
-    MW_LDAP_BIND_DN: z.string().min(1),
+    MW_LDAP_BIND_DN: z.string().min(1).optional(),
+    /** MIIS's connection: account and logon domain instead of a bind DN (domain.md §2.6). */
+    MW_EXCHANGE_ACCOUNT: z.string().min(1).optional(),
+    MW_EXCHANGE_LOGON_DOMAIN: z.string().regex(/^[\w.-]{1,64}$/, 'an NT domain name, e.g. CONTOSO').optional(),
+    MW_LDAP_STARTTLS: z.enum(['true', 'false'], { message: "expected 'true' or 'false'" }).default('false'),
+    MW_LDAP_TLS_CA_FILE: z.string().min(1).optional(),
+    MW_LDAP_TLS_REJECT_UNAUTHORIZED: z.enum(['true', 'false'], { message: "expected 'true' or 'false'" }).default('true'),
     MW_LDAP_BIND_PASSWORD: z.string().min(1),
     MW_LDAP_BASE_DN: z.string().regex(/^o=[^,]+$/i, 'expected the organisation DN, e.g. o=Contoso'),
     MW_EXCHANGE_SITES: z
@@ -17,14 +24,44 @@ export const configSchema = z
       .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
       .refine((l) => l.length > 0 && l.every((x) => /^[\w .-]+$/.test(x)), 'expected a comma-separated list of site names'),
     MW_EXCHANGE_DELTA_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
+    MW_EXCHANGE_DELTA_STRATEGY: z.enum(['accesslog', 'usn'], { message: "expected 'accesslog' (OpenLDAP stand-in) or 'usn' (Exchange 5.5)" }).default('accesslog'),
+    MW_EXCHANGE_TOMBSTONE_LIFETIME_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  })
+  .superRefine((e, ctx) => {
+    const miis = e.MW_EXCHANGE_ACCOUNT !== undefined || e.MW_EXCHANGE_LOGON_DOMAIN !== undefined;
+    if (e.MW_LDAP_BIND_DN === undefined && !miis) {
+      ctx.addIssue({ code: 'custom', path: ['MW_LDAP_BIND_DN'], message: 'required: a bind DN, or MW_EXCHANGE_ACCOUNT and MW_EXCHANGE_LOGON_DOMAIN (account and logon domain, as MIIS asks)' });
+    } else if (e.MW_LDAP_BIND_DN !== undefined && miis) {
+      ctx.addIssue({ code: 'custom', path: ['MW_LDAP_BIND_DN'], message: 'set either a bind DN or MW_EXCHANGE_ACCOUNT + MW_EXCHANGE_LOGON_DOMAIN, not both' });
+    } else if (miis && e.MW_EXCHANGE_ACCOUNT === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['MW_EXCHANGE_ACCOUNT'], message: 'required with MW_EXCHANGE_LOGON_DOMAIN' });
+    } else if (miis && e.MW_EXCHANGE_LOGON_DOMAIN === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['MW_EXCHANGE_LOGON_DOMAIN'], message: 'required with MW_EXCHANGE_ACCOUNT' });
+    }
+    if (e.MW_LDAP_STARTTLS === 'true' && e.MW_LDAP_URL.startsWith('ldaps:')) {
+      ctx.addIssue({ code: 'custom', path: ['MW_LDAP_STARTTLS'], message: 'StartTLS is for ldap:// URLs; an ldaps:// URL is TLS already' });
+    }
   })
   .transform((e) => ({
     ...baseServiceConfig(e, SERVICE_NAME),
     connector: e.MW_CONNECTOR_NAME,
-    ldap: { url: e.MW_LDAP_URL, bindDn: e.MW_LDAP_BIND_DN, bindPassword: e.MW_LDAP_BIND_PASSWORD, baseDn: e.MW_LDAP_BASE_DN },
+    ldap: {
+      url: e.MW_LDAP_URL,
+      // MIIS's form: the administrator bind with the usn strategy (only it sees tombstones).
+      bindDn: e.MW_LDAP_BIND_DN ?? exchangeBindDn(e.MW_EXCHANGE_ACCOUNT!, e.MW_EXCHANGE_LOGON_DOMAIN!, e.MW_EXCHANGE_DELTA_STRATEGY === 'usn'),
+      bindPassword: e.MW_LDAP_BIND_PASSWORD,
+      baseDn: e.MW_LDAP_BASE_DN,
+      tls: {
+        startTls: e.MW_LDAP_STARTTLS === 'true',
+        rejectUnauthorized: e.MW_LDAP_TLS_REJECT_UNAUTHORIZED === 'true',
+        ...(e.MW_LDAP_TLS_CA_FILE ? { caFile: e.MW_LDAP_TLS_CA_FILE } : {}),
+      },
+    },
     sites: e.MW_EXCHANGE_SITES,
     /** 0 turns continuous delta imports off (runs only on demand). */
     deltaIntervalMs: e.MW_EXCHANGE_DELTA_INTERVAL_MS,
+    deltaStrategy: e.MW_EXCHANGE_DELTA_STRATEGY,
+    tombstoneLifetimeMs: e.MW_EXCHANGE_TOMBSTONE_LIFETIME_DAYS * 24 * 3600 * 1000,
   }));
 
 export type ExchangeConfig = z.output<typeof configSchema>;

@@ -3,7 +3,7 @@ import { EnvelopeFactory, csObjectKey, type ExportCommandV1, type ExportOutcomeV
 import { ConsumerLoop, enqueueOutbox, quoteIdent, type Logger } from '@metaweave/messaging';
 import type { Kafka } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { RunDriver } from './run-driver';
+import type { RunDriver, RunView } from './run-driver';
 
 export interface ExportApplierOptions {
   readonly db: DataSource;
@@ -88,7 +88,39 @@ export class ExportApplier {
     return { retried: rows.length, applied, failed: rows.length - applied };
   }
 
+  /**
+   * The Export run step as a recorded run: retries the partition's pending exports and reports
+   * MIIS export counters (`exportAdd`, `exportUpdate`, `exportRename`, `exportDelete`,
+   * `exportFailure`) and each refused export as a per-object error, in the run history and as
+   * run events.
+   */
+  async exportStep(partition: string): Promise<RunView> {
+    const { run } = await this.o.driver.recordRun('export', partition, async (progress) => {
+      const rows: { command: ExportCommandV1 }[] = await this.o.db.query(
+        `SELECT command FROM ${this.s}.export_state WHERE connector = $1 AND partition = $2 AND status IN ('failed', 'pending') ORDER BY first_occurred`,
+        [this.o.connector.name, partition],
+      );
+      const c = progress.counters;
+      for (const key of ['exportAdd', 'exportUpdate', 'exportRename', 'exportDelete', 'exportFailure']) c[key] = 0;
+      for (const { command } of rows) {
+        const outcome = await this.applyOutcome(command, null);
+        if (outcome.status === 'failed') {
+          c['exportFailure']!++;
+          progress.errors.push({ object: command.anchor ?? command.dn, type: outcome.error?.type ?? 'other', message: outcome.error?.message ?? 'export failed' });
+        } else {
+          const key = EXPORT_COUNTER[command.op];
+          c[key] = (c[key] ?? 0) + 1;
+        }
+      }
+    });
+    return run;
+  }
+
   private async apply(command: ExportCommandV1, cause: Message | null): Promise<ExportOutcomeV1['status']> {
+    return (await this.applyOutcome(command, cause)).status;
+  }
+
+  private async applyOutcome(command: ExportCommandV1, cause: Message | null): Promise<Omit<ExportOutcomeV1, 'attempt'>> {
     const capability = this.o.connector.capabilities.export;
     const operation = toOperation(command);
     const release = await this.o.driver.lockPartition(command.partition, this.o.lockWaitMs ?? 10 * 60_000);
@@ -129,7 +161,7 @@ export class ExportApplier {
     } finally {
       await release();
     }
-    return outcome.status;
+    return outcome;
   }
 
   private async record(tx: EntityManager, command: ExportCommandV1, outcome: Omit<ExportOutcomeV1, 'attempt'>, cause: Message | null): Promise<void> {
@@ -149,6 +181,8 @@ export class ExportApplier {
     ]);
   }
 }
+
+const EXPORT_COUNTER: Record<ExportCommandV1['op'], string> = { add: 'exportAdd', update: 'exportUpdate', rename: 'exportRename', delete: 'exportDelete' };
 
 function toOperation(c: ExportCommandV1): ExportOperation {
   switch (c.op) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanStatusCode, context, propagation, trace, type Span } from '@opentelemetry/api';
 import {
   diffObject,
   fullImportDeletes,
@@ -10,7 +10,7 @@ import {
   type ObjectError,
   type StoredCsObject,
 } from '@metaweave/connector-sdk';
-import { EnvelopeFactory, csObjectKey } from '@metaweave/contracts';
+import { EnvelopeFactory, TOPICS, csObjectKey, runKey, type RunEventV1, type RunObjectError, type RunStepName } from '@metaweave/contracts';
 import { enqueueOutbox, quoteIdent, type Logger } from '@metaweave/messaging';
 import type { DataSource, EntityManager } from 'typeorm';
 
@@ -56,6 +56,21 @@ export interface RunDriverOptions {
   readonly logger: Logger;
   /** Objects staged per transaction. */
   readonly pageSize?: number;
+  /**
+   * Topic of run events (`run.event` v1). Default: `mw.run.events` with the prefix of `topic` when
+   * `topic` ends in `mw.cs.changes` (so every connector publishes them without new options);
+   * `null` turns them off.
+   */
+  readonly runEventsTopic?: string | null;
+  /** Least time between two progress events of one run (default 2000 ms). */
+  readonly progressIntervalMs?: number;
+}
+
+/** What a run step reports to `recordRun` while it works (export steps, password steps). */
+export interface RunProgress {
+  readonly id: string;
+  readonly counters: Record<string, number>;
+  readonly errors: ObjectError[];
 }
 
 const PAGE = 500;
@@ -73,9 +88,16 @@ export class RunDriver {
   private readonly envelopes: EnvelopeFactory;
   private readonly s: string;
 
+  private readonly runEventsTopic: string | null;
+  /** Run-event state of the runs in progress in this process (sequence, last progress). */
+  private readonly live = new Map<string, LiveRun>();
+
   constructor(private readonly o: RunDriverOptions) {
     this.envelopes = new EnvelopeFactory({ source: o.source });
     this.s = quoteIdent(o.schema);
+    const cs = TOPICS.csChanges.name;
+    this.runEventsTopic =
+      o.runEventsTopic === undefined ? (o.topic.endsWith(cs) ? o.topic.slice(0, -cs.length) + TOPICS.runEvents.name : null) : o.runEventsTopic;
   }
 
   private get name(): string {
@@ -200,13 +222,132 @@ export class RunDriver {
     return recovered;
   }
 
-  private async insertRun(runId: string, step: RunStep, partition: string): Promise<void> {
-    await this.o.db.query(`INSERT INTO ${this.s}.run (id, connector, partition, step, status) VALUES ($1, $2, $3, $4, 'running')`, [
-      runId,
-      this.name,
-      partition,
-      step,
-    ]);
+  /** Inserts the run row and, in the same transaction, the run's first event (`running`). */
+  private async insertRun(runId: string, step: RunStepName, partition: string): Promise<void> {
+    const live: LiveRun = { runId, step, partition, startedAt: new Date(), sequence: 0, lastProgress: Date.now() };
+    await this.o.db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO ${this.s}.run (id, connector, partition, step, status, started_at) VALUES ($1, $2, $3, $4, 'running', $5)`, [
+        runId,
+        this.name,
+        partition,
+        step,
+        live.startedAt,
+      ]);
+      await this.runEvent(tx, live, { status: 'running', counters: {}, errors: [], message: null, endedAt: null });
+    });
+    this.live.set(runId, live);
+  }
+
+  /** Enqueues the run's next event in the caller's transaction (through the outbox: never lost). */
+  private async runEvent(
+    tx: EntityManager,
+    live: LiveRun,
+    state: { status: RunEventV1['status']; counters: Readonly<Record<string, number>>; errors: readonly RunObjectError[]; message: string | null; endedAt: Date | null },
+  ): Promise<void> {
+    if (!this.runEventsTopic) return;
+    const message = this.envelopes.create({
+      type: 'run.event',
+      schemaVersion: 1,
+      data: {
+        runId: live.runId,
+        connector: this.name,
+        partition: live.partition,
+        step: live.step,
+        status: state.status,
+        sequence: live.sequence++,
+        startedAt: live.startedAt.toISOString(),
+        endedAt: state.endedAt?.toISOString() ?? null,
+        counters: { ...state.counters },
+        errors: state.errors.slice(0, 100),
+        message: state.message,
+      },
+    });
+    await enqueueOutbox((sql, params) => tx.query(sql, params), this.o.schema, [{ topic: this.runEventsTopic, key: runKey(this.name, live.partition), message }]);
+  }
+
+  /** A progress event (`running` with the counters so far) when the last one is old enough. */
+  private async progress(tx: EntityManager, runId: string, counters: Readonly<Record<string, number>>): Promise<void> {
+    const live = this.live.get(runId);
+    if (!live || Date.now() - live.lastProgress < (this.o.progressIntervalMs ?? 2000)) return;
+    live.lastProgress = Date.now();
+    await this.runEvent(tx, live, { status: 'running', counters, errors: [], message: null, endedAt: null });
+  }
+
+  /**
+   * Writes a run's final state and its last event in one transaction. The event's errors carry
+   * the first-occurred time and retry count the connector space keeps per object.
+   */
+  private async finishRun(
+    runId: string,
+    step: string,
+    status: RunEventV1['status'],
+    counters: Readonly<Record<string, number>>,
+    withheld: number,
+    errors: readonly ObjectError[],
+    message: string | null,
+  ): Promise<void> {
+    const live = this.live.get(runId);
+    this.live.delete(runId);
+    await this.o.db.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE ${this.s}.run SET step = $2, status = $3, finished_at = now(), counters = $4, deletes_withheld = $5, errors = $6, message = $7 WHERE id = $1`,
+        [runId, step, status, JSON.stringify(counters), withheld, JSON.stringify(errors.slice(0, 1000)), message],
+      );
+      if (!live) return;
+      live.step = step as RunStepName;
+      const known: { object: string; first_occurred: Date; retry_count: number }[] =
+        errors.length === 0
+          ? []
+          : await tx.query(`SELECT object, first_occurred, retry_count FROM ${this.s}.object_error WHERE connector = $1 AND object = ANY($2)`, [
+              this.name,
+              errors.slice(0, 100).map((e) => e.object),
+            ]);
+      const byObject = new Map(known.map((k) => [k.object, k]));
+      const now = new Date();
+      await this.runEvent(tx, live, {
+        status,
+        counters: { ...counters, deletesWithheld: withheld },
+        errors: errors.slice(0, 100).map((e) => {
+          const k = byObject.get(e.object);
+          const isDn = e.object.includes('=');
+          return {
+            anchor: isDn ? null : e.object,
+            dn: isDn ? e.object : null,
+            type: e.type,
+            message: e.message,
+            firstOccurred: (k ? new Date(k.first_occurred) : now).toISOString(),
+            retryCount: k?.retry_count ?? 0,
+          };
+        }),
+        message,
+        endedAt: now,
+      });
+    });
+  }
+
+  /**
+   * Records a run step that is not an import (the Export step, password steps): a run row and
+   * run events around `work`, which fills in counters and per-object errors as it goes. The step
+   * is `failed` if `work` throws, `completed-with-errors` if it reported errors.
+   */
+  async recordRun<T>(step: RunStepName, partition: string, work: (run: RunProgress) => Promise<T>): Promise<{ run: RunView; result: T | null }> {
+    this.checkPartition(partition);
+    const runId = randomUUID();
+    await this.insertRun(runId, step, partition);
+    const run: RunProgress = { id: runId, counters: {}, errors: [] };
+    let result: T | null = null;
+    let status: RunEventV1['status'];
+    let message: string | null = null;
+    try {
+      result = await work(run);
+      status = run.errors.length > 0 ? 'completed-with-errors' : 'completed';
+    } catch (error) {
+      status = 'failed';
+      message = describe(error);
+    }
+    await this.o.db.transaction((tx) => this.recordObjectErrors(tx, run.errors));
+    await this.finishRun(runId, step, status, run.counters, 0, run.errors, message);
+    return { run: (await this.getRun(runId))!, result };
   }
 
   private async execute(runId: string, requested: RunStep, partition: string, recorded: boolean, span: Span): Promise<RunRecord> {
@@ -227,6 +368,8 @@ export class RunDriver {
           : ({ outcome: 'full-import-required', reason: 'no watermark yet: the first import of a partition is a full import' } as const);
         if (result.outcome === 'full-import-required') {
           step = 'full-import';
+          const live = this.live.get(runId);
+          if (live) live.step = step;
           message = `delta import not possible (${result.reason}); ran a full import instead`;
           if (!recorded) {
             recorded = true;
@@ -242,7 +385,12 @@ export class RunDriver {
         }
       }
       if (step === 'full-import') {
-        withheld = await this.fullImport(runId, partition, counters, errors, signal);
+        const outcome = { withheld: 0 };
+        try {
+          await this.fullImport(runId, partition, counters, errors, signal, outcome);
+        } finally {
+          withheld = outcome.withheld;
+        }
       }
       status = errors.length > 0 ? 'completed-with-errors' : 'completed';
     } catch (error) {
@@ -256,19 +404,21 @@ export class RunDriver {
       recorded = true;
       await this.insertRun(runId, step, partition);
     }
-    if (recorded) {
-      await this.o.db.query(
-        `UPDATE ${this.s}.run SET step = $2, status = $3, finished_at = now(), counters = $4, deletes_withheld = $5, errors = $6, message = $7 WHERE id = $1`,
-        [runId, step, status, JSON.stringify(counters), withheld, JSON.stringify(errors.slice(0, 1000)), message],
-      );
-    }
+    if (recorded) await this.finishRun(runId, step, status, { ...counters }, withheld, errors, message);
     span.setAttributes({ 'mw.run.step': step, 'mw.run.status': status, 'mw.run.deletes_withheld': withheld });
     if (recorded) this.o.logger.info({ runId, connector: this.name, partition, step, status, counters, deletesWithheld: withheld }, 'run finished');
     return { id: runId, connector: this.name, partition, step, status: recorded ? status : 'no-change', counters, deletesWithheld: withheld, message };
   }
 
   /** Full import: stage page by page; deletes and the watermark only after an error-free read. */
-  private async fullImport(runId: string, partition: string, counters: RunCounters, errors: ObjectError[], signal: AbortSignal): Promise<number> {
+  private async fullImport(
+    runId: string,
+    partition: string,
+    counters: RunCounters,
+    errors: ObjectError[],
+    signal: AbortSignal,
+    outcome: { withheld: number },
+  ): Promise<void> {
     const full = this.o.connector.capabilities.fullImport;
     if (!full) throw new Error(`connector ${this.name} has no full import`);
     const seen = new Set<string>();
@@ -300,8 +450,8 @@ export class RunDriver {
       if (clean && watermark !== null) await this.saveWatermark(tx, partition, this.o.connector.capabilities.deltaImport?.strategy ?? 'none', watermark);
       await this.recordObjectErrors(tx, errors);
     });
+    outcome.withheld = withheld;
     if (readError) throw readError;
-    return withheld;
   }
 
   private async stageDelta(
@@ -341,7 +491,10 @@ export class RunDriver {
   private async stageImages(runId: string, partition: string, images: readonly CsImage[], counters: RunCounters): Promise<void> {
     const size = this.o.pageSize ?? PAGE;
     for (let i = 0; i < images.length; i += size) {
-      await this.o.db.transaction((tx) => this.stageImagesIn(tx, runId, partition, images.slice(i, i + size), counters));
+      await this.o.db.transaction(async (tx) => {
+        await this.stageImagesIn(tx, runId, partition, images.slice(i, i + size), counters);
+        await this.progress(tx, runId, { ...counters });
+      });
     }
   }
 
@@ -362,46 +515,67 @@ export class RunDriver {
     await tx.query(`DELETE FROM ${this.s}.object_error WHERE connector = $1 AND object = ANY($2)`, [this.name, images.map((i) => i.dn)]);
   }
 
-  /** Writes the CS rows and enqueues one CS change event per object, each in a trace of its own. */
+  /**
+   * Writes the CS rows and enqueues one CS change event per object, each in a trace of its own —
+   * in batches: one multi-row upsert and one outbox insert per batch instead of two round trips
+   * per object (a batch never holds the same anchor twice).
+   */
   private async stage(tx: EntityManager, runId: string, partition: string, changes: readonly CsChange[], counters: RunCounters): Promise<void> {
     const runSpan = trace.getActiveSpan()?.spanContext();
-    for (const change of changes) {
-      const i = change.image;
+    for (const batch of batches(changes)) {
       await tx.query(
         `INSERT INTO ${this.s}.cs_object (connector, anchor, partition, dn, object_type, attributes, version, deleted, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+         SELECT $1, u.anchor, $2, u.dn, u.object_type, u.attributes::jsonb, u.version, u.deleted, now()
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bool[]) AS u(anchor, dn, object_type, attributes, version, deleted)
          ON CONFLICT (connector, anchor) DO UPDATE SET partition = EXCLUDED.partition, dn = EXCLUDED.dn, object_type = EXCLUDED.object_type,
            attributes = EXCLUDED.attributes, version = EXCLUDED.version, deleted = EXCLUDED.deleted, updated_at = now()`,
-        [this.name, i.anchor, partition, i.dn, i.objectType, JSON.stringify(i.attributes), change.version, change.change === 'delete'],
-      );
-      const message = this.envelopes.create({
-        type: 'cs.object.changed',
-        schemaVersion: 1,
-        data: {
-          connector: this.name,
+        [
+          this.name,
           partition,
-          anchor: i.anchor,
-          objectType: i.objectType,
-          dn: i.dn,
-          previousDn: change.previousDn,
-          change: change.change,
-          attributes: i.attributes,
-          delta: change.delta,
-          csVersion: change.version,
-        },
-      });
-      await tracer.startActiveSpan(
-        `cs.${change.change}`,
-        { root: true, links: runSpan ? [{ context: runSpan }] : [], attributes: { 'mw.connector': this.name, 'mw.anchor': i.anchor, 'mw.run.id': runId } },
-        async (span) => {
-          try {
-            await enqueueOutbox((sql, params) => tx.query(sql, params), this.o.schema, [{ topic: this.o.topic, key: csObjectKey(this.name, i.anchor), message }]);
-          } finally {
-            span.end();
-          }
-        },
+          batch.map((c) => c.image.anchor),
+          batch.map((c) => c.image.dn),
+          batch.map((c) => c.image.objectType),
+          batch.map((c) => JSON.stringify(c.image.attributes)),
+          batch.map((c) => c.version),
+          batch.map((c) => c.change === 'delete'),
+        ],
       );
-      counters[COUNTER[change.change]]++;
+      const spans: Span[] = [];
+      const items = batch.map((change) => {
+        const i = change.image;
+        const message = this.envelopes.create({
+          type: 'cs.object.changed',
+          schemaVersion: 1,
+          data: {
+            connector: this.name,
+            partition,
+            anchor: i.anchor,
+            objectType: i.objectType,
+            dn: i.dn,
+            previousDn: change.previousDn,
+            change: change.change,
+            attributes: i.attributes,
+            delta: change.delta,
+            csVersion: change.version,
+          },
+        });
+        const span = tracer.startSpan(`cs.${change.change}`, {
+          root: true,
+          links: runSpan ? [{ context: runSpan }] : [],
+          attributes: { 'mw.connector': this.name, 'mw.anchor': i.anchor, 'mw.run.id': runId },
+        });
+        spans.push(span);
+        const headers: Record<string, string> = {};
+        propagation.inject(trace.setSpan(ROOT_CONTEXT, span), headers);
+        return { topic: this.o.topic, key: csObjectKey(this.name, i.anchor), message, headers };
+      });
+      try {
+        // Outside the run's context: each event carries the trace of its own span (headers above).
+        await context.with(ROOT_CONTEXT, () => enqueueOutbox((sql, params) => tx.query(sql, params), this.o.schema, items));
+      } finally {
+        for (const span of spans) span.end();
+      }
+      for (const change of batch) counters[COUNTER[change.change]]++;
     }
   }
 
@@ -461,7 +635,8 @@ export interface RunView {
   readonly status: string;
   readonly startedAt: string;
   readonly finishedAt: string | null;
-  readonly counters: RunCounters | null;
+  /** MIIS counters: `stageAdd`… for imports, `exportAdd`… for the Export step. */
+  readonly counters: (RunCounters & Readonly<Record<string, number>>) | null;
   readonly deletesWithheld: number;
   readonly errors: readonly ObjectError[];
   readonly message: string | null;
@@ -476,11 +651,38 @@ function toRunView(r: Record<string, unknown>): RunView {
     status: r['status'] as string,
     startedAt: r['started_at'] as string,
     finishedAt: (r['finished_at'] as string | null) ?? null,
-    counters: (r['counters'] as RunCounters | null) ?? null,
+    counters: (r['counters'] as RunView['counters']) ?? null,
     deletesWithheld: r['deletes_withheld'] as number,
     errors: r['errors'] as ObjectError[],
     message: (r['message'] as string | null) ?? null,
   };
+}
+
+/** Consecutive runs of at most 1000 changes in which no anchor repeats (one upsert statement each). */
+function batches(changes: readonly CsChange[]): CsChange[][] {
+  const out: CsChange[][] = [];
+  let current: CsChange[] = [];
+  let anchors = new Set<string>();
+  for (const c of changes) {
+    if (current.length >= 1000 || anchors.has(c.image.anchor)) {
+      out.push(current);
+      current = [];
+      anchors = new Set();
+    }
+    current.push(c);
+    anchors.add(c.image.anchor);
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+interface LiveRun {
+  readonly runId: string;
+  step: RunStepName;
+  readonly partition: string;
+  readonly startedAt: Date;
+  sequence: number;
+  lastProgress: number;
 }
 
 const COUNTER: Record<CsChange['change'], keyof RunCounters> = { add: 'stageAdd', update: 'stageUpdate', rename: 'stageRename', delete: 'stageDelete' };

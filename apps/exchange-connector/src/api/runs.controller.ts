@@ -26,7 +26,7 @@ export class RunsController {
     }
     if (step === 'export') {
       // Export commands are applied as they arrive; this step retries the pending (refused) ones.
-      return { runId: null, step, partition, ...(await this.runs.exportStep(partition)) };
+      return { step, partition, ...(await this.runs.exportStep(partition)) };
     }
     try {
       return { runId: await this.runs.start(step as RunStep, partition), step, partition };

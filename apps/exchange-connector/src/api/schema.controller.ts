@@ -11,3 +11,14 @@ export class SchemaController {
     return this.runs.directory.capabilities.schema.discover();
   }
 }
+
+/** `GET /api/v1/connection`: reachable, may read, may write (administrator rights), in words. */
+@Controller('api/v1/connection')
+export class ConnectionController {
+  constructor(private readonly runs: Runs) {}
+
+  @Get()
+  async test() {
+    return this.runs.directory.test();
+  }
+}

@@ -11,10 +11,13 @@ import {
   type ObjectError,
 } from '@metaweave/connector-sdk';
 import type { AttributeValue } from '@metaweave/contracts';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Attribute, Change, Client, type Entry } from 'ldapts';
 import { BINARY_ATTRIBUTES, MalformedEntry, toCsImage, type LdapEntry } from '../import/entry-mapping';
 import { auditEffects, formatWatermark, parseWatermark, type AuditRecord, type Watermark } from './accesslog';
 import { buildSchema } from './subschema';
+import { formatUsnWatermark, highestUsn, parseUsnWatermark, usnEffect, usnWatermarkDistrust } from './usn';
 
 export interface ExchangeDirectoryOptions {
   readonly name: string;
@@ -25,12 +28,30 @@ export interface ExchangeDirectoryOptions {
   readonly baseDn: string;
   readonly sites: readonly string[];
   readonly pageSize?: number;
+  /** StartTLS on an ldap:// URL (ldaps:// is TLS from the start); CA file and certificate checking for both. */
+  readonly tls?: { readonly startTls?: boolean; readonly rejectUnauthorized?: boolean; readonly caFile?: string };
   /** Age after which an `empty:` watermark is no longer trusted (the accesslog purge age). */
   readonly accesslogPurgeAgeMs?: number;
+  /**
+   * How deltas are read: `accesslog` (OpenLDAP's audit log: the stand-in) or `usn` (USN-Changed,
+   * USN-Created and Is-Deleted tombstones: a real Exchange 5.5 server). Default `accesslog`.
+   */
+  readonly deltaStrategy?: 'accesslog' | 'usn';
+  /** `usn`: tombstone lifetime of the server (default 30 days, Exchange's default). */
+  readonly tombstoneLifetimeMs?: number;
   readonly clock?: () => Date;
 }
 
-export const RECIPIENT_FILTER = '(|(objectClass=ex55Mailbox)(objectClass=Remote-Address)(objectClass=groupOfNames))';
+export const RECIPIENTS = '(|(objectClass=ex55Mailbox)(objectClass=Remote-Address)(objectClass=groupOfNames))';
+/** Live recipients: tombstones (`Is-Deleted: TRUE`, visible to the admin bind) are not recipients. */
+export const RECIPIENT_FILTER = `(&${RECIPIENTS}(!(Is-Deleted=TRUE)))`;
+/**
+ * Attribute of the server's DSA entry (the rootDSE's `dsServiceName`) holding the USN of the last
+ * tombstone it garbage-collected: Exchange's PR_EMS_AB_USN_LAST_OBJ_REM, whose LDAP name is
+ * unconfirmed (ADR 0050). When the server does not tell, only the tombstone lifetime is checked.
+ */
+export const LAST_OBJECT_REMOVED_USN = 'USN-Last-Obj-Rem';
+const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
 const ACCESSLOG = 'cn=accesslog';
 const SEVEN_DAYS = 7 * 24 * 3600 * 1000;
 
@@ -45,7 +66,10 @@ export class ExchangeDirectory implements Connector {
   constructor(private readonly o: ExchangeDirectoryOptions) {
     this.capabilities = {
       fullImport: { fullImport: (p: string, sink: ImportSink) => this.fullImport(p, sink) },
-      deltaImport: { strategy: 'accesslog', deltaImport: (p: string, w: string) => this.deltaImport(p, w) },
+      deltaImport:
+        o.deltaStrategy === 'usn'
+          ? { strategy: 'usn', deltaImport: (p: string, w: string) => this.usnDelta(p, w) }
+          : { strategy: 'accesslog', deltaImport: (p: string, w: string) => this.deltaImport(p, w) },
       schema: { discover: () => this.discoverSchema() },
       export: { apply: (p: string, op: ExportOperation) => this.apply(p, op) },
     } as const;
@@ -63,14 +87,45 @@ export class ExchangeDirectory implements Connector {
     return `ou=${partition},${this.o.baseDn}`;
   }
 
+  /**
+   * Binds, reads every site, and finds out whether the account may write (export needs
+   * administrator rights): it adds a probe container under the first site and deletes it at once.
+   * A container is not a recipient: no import ever stages it.
+   */
   async test(): Promise<ConnectionTestResult> {
+    let client: Client;
     try {
-      await this.withClient(async (c) => {
-        await c.search(this.o.baseDn, { scope: 'base', attributes: ['1.1'] });
-      });
-      return { reachable: true, canRead: true, canWrite: false, detail: `bound to ${this.o.url} as ${this.o.bindDn}` };
+      client = await this.connect();
     } catch (error) {
-      return { reachable: false, canRead: false, canWrite: false, detail: describeLdapError(error, this.o.url, this.o.baseDn) };
+      return { reachable: !isUnreachable(error), canRead: false, canWrite: false, detail: describeLdapError(error, this.o.url, this.o.baseDn) };
+    }
+    try {
+      for (const site of this.o.sites) {
+        try {
+          await client.search(this.partitionBase(site), { scope: 'base', attributes: ['1.1'] });
+        } catch (error) {
+          const why = (error as Error).name === 'NoSuchObjectError' ? `unknown site '${site}': ${this.partitionBase(site)} does not exist` : describeLdapError(error, this.o.url, this.o.baseDn);
+          return { reachable: true, canRead: false, canWrite: false, detail: `bound to ${this.o.url} as ${this.o.bindDn}; ${why} (check MW_EXCHANGE_SITES)` };
+        }
+      }
+      const probe = `cn=mw-rights-probe-${randomBytes(4).toString('hex')},${this.partitionBase(this.o.sites[0]!)}`;
+      try {
+        await client.add(probe, [new Attribute({ type: 'objectClass', values: ['ex55Container'] }), new Attribute({ type: 'cn', values: [probe.slice(3, probe.indexOf(','))] })]);
+        await client.del(probe);
+        return { reachable: true, canRead: true, canWrite: true, detail: `bound to ${this.o.url} as ${this.o.bindDn}: read and write (administrator rights: export possible)` };
+      } catch (error) {
+        if ((error as Error).name !== 'InsufficientAccessError') throw error;
+        return {
+          reachable: true,
+          canRead: true,
+          canWrite: false,
+          detail: `bound to ${this.o.url} as ${this.o.bindDn}: read-only — imports work; export needs administrator permissions on the Exchange directory`,
+        };
+      }
+    } catch (error) {
+      return { reachable: !isUnreachable(error), canRead: false, canWrite: false, detail: describeLdapError(error, this.o.url, this.o.baseDn) };
+    } finally {
+      await client.unbind().catch(() => undefined);
     }
   }
 
@@ -82,9 +137,9 @@ export class ExchangeDirectory implements Connector {
    */
   private async apply(partition: string, op: ExportOperation): Promise<CsImage | null> {
     const base = this.partitionBase(partition);
-    const client = new Client({ url: this.o.url, timeout: 60_000, connectTimeout: 10_000 });
+    let client: Client | undefined;
     try {
-      await client.bind(this.o.bindDn, this.o.bindPassword);
+      client = await this.connect();
       let dn: string;
       if (op.op === 'add') {
         dn = op.dn;
@@ -113,7 +168,7 @@ export class ExchangeDirectory implements Connector {
     } catch (error) {
       throw toConnectorError(error, this.o.url, op);
     } finally {
-      await client.unbind().catch(() => undefined);
+      await client?.unbind().catch(() => undefined);
     }
   }
 
@@ -136,15 +191,35 @@ export class ExchangeDirectory implements Connector {
   }
 
   private async withClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    const client = new Client({ url: this.o.url, timeout: 60_000, connectTimeout: 10_000 });
+    let client: Client | undefined;
     try {
-      await client.bind(this.o.bindDn, this.o.bindPassword);
+      client = await this.connect();
       return await work(client);
     } catch (error) {
       if (isDirectoryError(error)) throw new Error(describeLdapError(error, this.o.url, this.o.baseDn));
       throw error;
     } finally {
+      await client?.unbind().catch(() => undefined);
+    }
+  }
+
+  /** A bound client: TLS as configured (StartTLS before the bind, so the password never goes in clear). */
+  private async connect(): Promise<Client> {
+    const tls = this.o.tls;
+    const tlsOptions = tls ? { rejectUnauthorized: tls.rejectUnauthorized ?? true, ...(tls.caFile ? { ca: [readFileSync(tls.caFile)] } : {}) } : undefined;
+    const client = new Client({ url: this.o.url, timeout: 60_000, connectTimeout: 10_000, ...(this.o.url.startsWith('ldaps:') && tlsOptions ? { tlsOptions } : {}) });
+    try {
+      if (tls?.startTls) {
+        await client.startTLS(tlsOptions ?? {}).catch((error: Error & { code?: unknown }) => {
+          if (typeof error.code !== 'number') throw error;
+          throw Object.assign(new Error(`StartTLS refused by ${this.o.url} (${error.message.replace(/\s*Code: 0x[0-9a-f]+$/i, '')}): the server offers no TLS; check MW_LDAP_STARTTLS`), { name: 'StartTlsRefused' });
+        });
+      }
+      await client.bind(this.o.bindDn, this.o.bindPassword);
+      return client;
+    } catch (error) {
       await client.unbind().catch(() => undefined);
+      throw error;
     }
   }
 
@@ -153,7 +228,7 @@ export class ExchangeDirectory implements Connector {
     return this.withClient(async (client) => {
       // The watermark is taken before the read: a change made during the read is seen again by the
       // next delta import (and then found unchanged), never missed.
-      const watermark = await this.currentWatermark(client);
+      const watermark = this.o.deltaStrategy === 'usn' ? formatUsnWatermark(await this.usnNow(client, base)) : formatWatermark(await this.currentWatermark(client));
       const pages = client.searchPaginated(base, {
         scope: 'sub',
         filter: RECIPIENT_FILTER,
@@ -173,7 +248,94 @@ export class ExchangeDirectory implements Connector {
         }
         await sink.page(images);
       }
-      return { watermark: formatWatermark(watermark) };
+      return { watermark };
+    });
+  }
+
+  /** The server answering now and, when it tells, the USN of the last tombstone it purged. */
+  private async usnServer(client: Client): Promise<{ server: string; lastObjectRemovedUsn: number | null }> {
+    const { searchEntries: root } = await client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['dsServiceName', 'serverName'] });
+    const dsa = first(root[0]?.['dsServiceName']) ?? first(root[0]?.['serverName']);
+    if (!dsa) return { server: this.o.url, lastObjectRemovedUsn: null };
+    const { searchEntries } = await client
+      .search(dsa, { scope: 'base', filter: '(objectClass=*)', attributes: [LAST_OBJECT_REMOVED_USN] })
+      .catch((e: Error) => {
+        if (e.name === 'NoSuchObjectError') return { searchEntries: [] };
+        throw e;
+      });
+    const rem = first(searchEntries[0]?.[LAST_OBJECT_REMOVED_USN]);
+    return { server: dsa, lastObjectRemovedUsn: rem === undefined ? null : Number(rem) };
+  }
+
+  /**
+   * A watermark covering every change committed before now: the highest USN-Changed in the
+   * partition (tombstones included) read BEFORE the objects are. A change committed after this
+   * scan gets a higher USN than any it saw, so the next delta finds it; the max of what a read
+   * returns would not do (an object changed behind the read cursor could get a lower USN than one
+   * changed ahead of it).
+   */
+  private async usnNow(client: Client, base: string, above = -1): Promise<{ server: string; usn: number; at: Date }> {
+    const at = (this.o.clock ?? (() => new Date()))();
+    const { server, lastObjectRemovedUsn } = await this.usnServer(client);
+    // Tombstones purged so far are covered by what this read finds (or no longer finds): without
+    // this, a directory whose newest changes were purged tombstones would never trust a watermark.
+    let usn = Math.max(above, 0, lastObjectRemovedUsn ?? 0);
+    for await (const page of client.searchPaginated(base, {
+      scope: 'sub',
+      filter: `(USN-Changed>=${above + 1})`,
+      attributes: ['USN-Changed'],
+      paged: { pageSize: 1000 },
+    })) {
+      usn = highestUsn(page.searchEntries.map((e) => first(e['USN-Changed'])), usn);
+    }
+    return { server, usn, at };
+  }
+
+  /** The `usn` strategy: USN-Changed above the watermark; adds by USN-Created; deletes from tombstones. */
+  private async usnDelta(partition: string, value: string): Promise<DeltaResult> {
+    const base = this.partitionBase(partition);
+    return this.withClient(async (client) => {
+      const server = await this.usnServer(client);
+      const now = (this.o.clock ?? (() => new Date()))();
+      const distrust = usnWatermarkDistrust(value, { ...server, now, tombstoneLifetimeMs: this.o.tombstoneLifetimeMs ?? THIRTY_DAYS });
+      if (distrust) return { outcome: 'full-import-required', reason: distrust };
+      const from = parseUsnWatermark(value)!.usn;
+      const next = await this.usnNow(client, base, from);
+      const changes: DeltaChange[] = [];
+      const errors: ObjectError[] = [];
+      for await (const page of client.searchPaginated(base, {
+        scope: 'sub',
+        filter: `(&(USN-Changed>=${from + 1})${RECIPIENTS})`,
+        attributes: ['*', 'entryUUID', 'USN-Changed', 'USN-Created', 'Is-Deleted'],
+        explicitBufferAttributes: [...BINARY_ATTRIBUTES],
+        paged: { pageSize: this.o.pageSize ?? 500 },
+      })) {
+        for (const entry of page.searchEntries) {
+          const uuid = first(entry['entryUUID']);
+          const effect = usnEffect(
+            {
+              dn: entry.dn,
+              anchor: uuid ? uuid.toLowerCase() : null,
+              usnChanged: numberOf(entry['USN-Changed']),
+              usnCreated: numberOf(entry['USN-Created']),
+              deleted: /^true$/i.test(first(entry['Is-Deleted']) ?? ''),
+            },
+            from,
+          );
+          if (effect.kind === 'skip') continue;
+          if (effect.kind === 'delete') {
+            changes.push({ kind: 'delete', anchor: effect.anchor, dn: effect.dn });
+            continue;
+          }
+          try {
+            changes.push({ kind: 'upsert', image: toCsImage(entry as LdapEntry, partition) });
+          } catch (error) {
+            if (!(error instanceof MalformedEntry)) throw error;
+            errors.push({ object: error.dn, type: 'malformed-entry', message: error.message });
+          }
+        }
+      }
+      return { outcome: 'changes', changes, watermark: formatUsnWatermark(next), errors };
     });
   }
 
@@ -280,6 +442,11 @@ export class ExchangeDirectory implements Connector {
   }
 }
 
+function numberOf(v: unknown): number | null {
+  const n = Number(first(v));
+  return first(v) === undefined || !Number.isSafeInteger(n) ? null : n;
+}
+
 function first(v: unknown): string | undefined {
   const x = Array.isArray(v) ? v[0] : v;
   return x === undefined ? undefined : String(x);
@@ -334,6 +501,10 @@ export function toConnectorError(error: unknown, url: string, op: ExportOperatio
   }
 }
 
+function isUnreachable(error: unknown): boolean {
+  return ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'].includes(String((error as { code?: unknown }).code));
+}
+
 /** Errors of the LDAP conversation (result codes, sockets), as opposed to the sink's own. */
 function isDirectoryError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
@@ -348,6 +519,7 @@ export function describeLdapError(error: unknown, url: string, base: string): st
   }
   if (e.name === 'InvalidCredentialsError') return `bind refused by ${url}: check MW_LDAP_BIND_DN and MW_LDAP_BIND_PASSWORD`;
   if (e.name === 'NoSuchObjectError') return `${base} does not exist on ${url}: check MW_LDAP_BASE_DN and MW_EXCHANGE_SITES`;
+  if (e.name === 'StartTlsRefused') return e.message ?? 'StartTLS refused';
   if (e.name === 'InsufficientAccessError') return `the account ${url} bound as may not read ${base} or cn=accesslog: it needs administrator rights`;
   return `${e.name ?? 'Error'} from ${url}: ${e.message ?? String(error)}`;
 }

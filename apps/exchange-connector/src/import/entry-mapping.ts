@@ -10,8 +10,8 @@ const OBJECT_TYPES: ReadonlyArray<[objectClass: string, objectType: string]> = [
   ['groupofnames', 'distributionList'],
 ];
 
-/** Attributes that describe the entry rather than the recipient; not staged. */
-const NOT_STAGED = new Set(['objectclass', 'entryuuid', 'dn']);
+/** Attributes that describe the entry rather than the recipient (incl. change bookkeeping); not staged. */
+const NOT_STAGED = new Set(['objectclass', 'entryuuid', 'dn', 'usn-changed', 'usn-created', 'is-deleted']);
 
 export interface LdapEntry {
   readonly dn: string;

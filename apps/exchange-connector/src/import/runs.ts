@@ -28,7 +28,13 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
     db: DataSource,
     private readonly readiness: Readiness,
   ) {
-    this.directory = new ExchangeDirectory({ name: config.connector, ...config.ldap, sites: config.sites });
+    this.directory = new ExchangeDirectory({
+      name: config.connector,
+      ...config.ldap,
+      sites: config.sites,
+      deltaStrategy: config.deltaStrategy,
+      tombstoneLifetimeMs: config.tombstoneLifetimeMs,
+    });
     this.driver = new RunDriver({
       db,
       schema: config.database.schema,
@@ -66,10 +72,14 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** The Export run step: retry the partition's pending exports. */
+  /** The Export run step: retry the partition's pending exports, as a recorded run with run events. */
   async exportStep(partition: string) {
     this.driver.checkPartition(partition);
-    return this.exports.retryPending(partition);
+    const run = await this.exports.exportStep(partition);
+    const c: Readonly<Record<string, number>> = run.counters ?? {};
+    const failed = c['exportFailure'] ?? 0;
+    const applied = ['exportAdd', 'exportUpdate', 'exportRename', 'exportDelete'].reduce((n, k) => n + (c[k] ?? 0), 0);
+    return { runId: run.id, status: run.status, counters: run.counters, message: run.message, retried: applied + failed, applied, failed };
   }
 
   /** Starts a run on demand, waiting (bounded) for a run in progress on that site to end. */

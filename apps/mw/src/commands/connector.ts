@@ -6,9 +6,10 @@ export function register(program: Command): void {
   const connector = program.command('connector').description('connected systems: connection tests');
   connector
     .command('test <connector>')
-    .description('check that the connector reaches its system with the configured account (`mw connector test nt4`)')
+    .description('check that the connector reaches its system with the configured account, and whether it may write (`mw connector test nt4|exchange`)')
     .action(async (name: string) => {
-      if (name !== 'nt4') throw new Error(`supported today: mw connector test nt4 (got ${name})`);
-      console.log(JSON.stringify(await api('GET', `${urls.nt4}/api/v1/connection`), null, 2));
+      const url = { nt4: urls.nt4, exchange: urls.exchange }[name];
+      if (!url) throw new Error(`supported today: mw connector test nt4|exchange (got ${name})`);
+      console.log(JSON.stringify(await api('GET', `${url}/api/v1/connection`), null, 2));
     });
 }
