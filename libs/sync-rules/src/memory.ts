@@ -1,6 +1,6 @@
 import type { MvObjectChangedV2, ExportCommandV1 } from '@metaweave/contracts';
 import type { RuleSet } from './load';
-import { joinKeysOf, type MetaverseReader, type ObjectError, type SyncOutcome } from './session';
+import { joinKeysOf, REF_KEY, type MetaverseReader, type ObjectError, type SyncOutcome } from './session';
 import { cloneCs, cloneMv, csKey, indexEntries, valueKey, type CsRecord, type MvObject } from './state';
 
 /**
@@ -46,6 +46,13 @@ export class MemoryMetaverse implements MetaverseReader {
   async referencing(mvId: string): Promise<string[]> {
     const ref = valueKey({ ref: mvId });
     return [...this.mv.values()].filter((m) => !m.deleted && Object.values(m.contributions).some((list) => list.some((c) => c.values.some((v) => valueKey(v) === ref)))).map((m) => m.id);
+  }
+
+  async referrers(connector: string, anchor: string): Promise<{ connector: string; anchor: string }[]> {
+    const ref = valueKey({ ref: anchor });
+    return [...this.cs.values()]
+      .filter((c) => c.connector === connector && joinKeysOf(this.ruleset(), c).some((k) => k.attribute === REF_KEY && k.key === ref))
+      .map((c) => ({ connector: c.connector, anchor: c.anchor }));
   }
 
   /** Applies an outcome; throws when an MV object's version moved since it was read. */

@@ -36,6 +36,14 @@ describe('seed scenario (default rules)', () => {
     expect(group.attributes['member']).toEqual([{ ref: alice.id }, { ref: bob.id }]);
   });
 
+  it('resolves a distribution list member that arrives after the list, once the member joins the metaverse', async () => {
+    await w.when({ connector: 'exchange', anchor: 'dl-it', objectType: 'distributionList', attributes: { uid: ['All-IT'], member: [{ ref: 'mbx-late' }] } });
+    expect(w.live('group')[0]!.contributions['member']).toBeUndefined();
+    const out = await w.when(mailbox('late', 1009));
+    const person = w.live('person')[0]!;
+    expect(out.mv.find((c) => c.mv.objectType === 'group')!.event!.attributes['member']).toEqual([{ ref: person.id }]);
+  });
+
   it('keeps an NT4 user that joins nothing as a disconnector, with no metaverse event', async () => {
     const out = await w.when(ntUser('svc-backup', 3001));
     expect(out.mv).toEqual([]);

@@ -44,6 +44,8 @@ export interface MetaverseReader {
   provisionedMv(connector: string, dn: string): Promise<string | undefined>;
   /** Live MV objects with a reference to this one in some attribute. */
   referencing(mvId: string): Promise<string[]>;
+  /** CS objects whose image references this CS object (`{ref: anchor}` in the same connector). */
+  referrers(connector: string, anchor: string): Promise<{ connector: string; anchor: string }[]>;
 }
 
 /** A per-object synchronization error (MIIS `import-error` / `mv-retry-error`). */
@@ -143,6 +145,8 @@ export class SyncSession {
   private readonly counters: Record<string, number> = {};
   private readonly trace: string[] = [];
   private readonly cascade: { attribute: string; key: string }[] = [];
+  /** CS objects that became connectors: objects referencing them re-resolve their references. */
+  private readonly refCascade: { connector: string; anchor: string }[] = [];
   private readonly version: string;
 
   constructor(
@@ -390,6 +394,7 @@ export class SyncSession {
     ];
     this.touchCs(record);
     this.changed(mv, reason, cause);
+    this.refCascade.push({ connector: record.connector, anchor: record.anchor });
   }
 
   private async importFlow(record: CsRecord, mv: MvObject, cause: MvChangeCause, reason: Reason): Promise<void> {
@@ -521,7 +526,21 @@ export class SyncSession {
     const max = this.options.maxCascade ?? 1000;
     const seen = new Set<string>();
     let steps = 0;
-    while (this.cascade.length > 0 && steps < max) {
+    while ((this.cascade.length > 0 || this.refCascade.length > 0) && steps < max) {
+      const target = this.refCascade.shift();
+      if (target) {
+        for (const r of await this.reader.referrers(target.connector, target.anchor)) {
+          const k = csKey(r.connector, r.anchor);
+          if (seen.has(`ref:${k}`)) continue;
+          seen.add(`ref:${k}`);
+          const record = await this.getCs(r.connector, r.anchor);
+          if (!record || !LINKED_STATES.includes(record.state)) continue;
+          steps++;
+          this.note(`${r.connector}/${r.anchor}: references re-resolved (${target.connector}/${target.anchor} joined the metaverse)`);
+          await this.evaluate(record, { connector: record.connector, anchor: record.anchor, csVersion: record.csVersion }, 'import-flow');
+        }
+        continue;
+      }
       const { attribute, key } = this.cascade.shift()!;
       if (seen.has(`${attribute}=${key}`)) continue;
       seen.add(`${attribute}=${key}`);
@@ -804,10 +823,38 @@ export function joinKeysOf(ruleset: RuleSet, cs: Pick<CsRecord, 'connector' | 'o
       }
     }
   }
+  // References to other CS objects of the same connector: the object is re-evaluated when they join.
+  for (const values of Object.values(cs.attributes)) {
+    for (const v of values) if (typeof v === 'object' && 'ref' in v) out.push({ attribute: REF_KEY, key: valueKey(v) });
+  }
   return out;
 }
+
+/** The pseudo join-key attribute under which a CS object's references are indexed. */
+export const REF_KEY = '$ref';
 
 /** Provisioning rules that target a connector (for documentation and preview). */
 export function provisioningInto(ruleset: RuleSet, connector: string): ProvisioningRule[] {
   return ruleset.rules.provisioning.filter((p) => p.connector === connector);
+}
+
+/**
+ * The join-index keys one CS object can touch: its join keys and the indexed MV values its import
+ * flows produce. The engine takes a transaction-scoped lock on each (sorted) before it reads, so
+ * two replicas handling the same person from two connectors serialize (never two MV objects).
+ */
+export function lockKeysOf(ruleset: RuleSet, cs: Pick<CsRecord, 'connector' | 'objectType' | 'dn' | 'partition' | 'anchor' | 'attributes'>): string[] {
+  const keys = new Set(joinKeysOf(ruleset, cs).map((k) => `${k.attribute}=${k.key}`));
+  const indexed = new Set(Object.values(ruleset.rules.metaverse).flatMap((t) => Object.entries(t.attributes).filter(([, a]) => a.indexed).map(([n]) => n)));
+  for (const flow of ruleset.rules.connectors[cs.connector]?.objectTypes[cs.objectType]?.importFlows ?? []) {
+    if (!indexed.has(flow.mv) || flow.from === undefined) continue;
+    try {
+      const inputs = asList(flow.from).map((s) => csValues(cs, s));
+      const fn = flow.transform ? ruleset.transforms.get(flow.transform) : undefined;
+      for (const v of fn ? fn(inputs, flow.args ?? {}) : inputs.flat()) keys.add(`${flow.mv}=${valueKey(v)}`);
+    } catch {
+      // no key for an untransformable value
+    }
+  }
+  return [...keys].sort();
 }
