@@ -84,8 +84,13 @@ describe('join engine service: rules, preview, full synchronization', () => {
     });
     const events = `"${p.schema('join-engine')}".mv_event`;
     const before = (await p.admin.query(`SELECT count(*)::int AS n FROM ${events}`)).rows[0].n;
-    const run = await p.json<{ status: string; objects: number }>('join-engine', '/api/v1/sync/full', { method: 'POST', body: { connector: 'exchange' } });
-    expect(run).toMatchObject({ status: 200, body: { status: 'completed', objects: 3 } });
+    const started = await p.json<{ runId: string }>('join-engine', '/api/v1/sync/full', { method: 'POST', body: { connector: 'exchange' } });
+    expect(started.status).toBe(202);
+    const run = await waitFor('the full synchronization', async () => {
+      const r = (await p.json<{ status: string; objects: number }>('join-engine', `/api/v1/sync/runs/${started.body.runId}`)).body;
+      return r.status === 'running' ? undefined : r;
+    });
+    expect(run).toMatchObject({ status: 'completed', objects: 3 });
     const changed = (await p.admin.query(`SELECT data FROM ${events} ORDER BY recorded_at OFFSET $1`, [before])).rows.map((r) => r.data);
     expect(changed.map((d) => [d.attributes.uid[0], d.attributes.costCenter, d.reason, d.rulesVersion])).toEqual([['pb', ['SALES'], 'full-sync', v2]]);
     expect((await p.json('join-engine', '/api/v1/sync/full', { method: 'POST', body: { connector: 'nope' } })).status).toBe(400);

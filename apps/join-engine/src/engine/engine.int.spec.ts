@@ -66,7 +66,7 @@ describe('join engine on PostgreSQL and Kafka', () => {
   const q = async (sql: string, params: unknown[] = []) => (await admin.query(sql.replaceAll('$S', `"${schema}"`), params)).rows;
   const outboxMessages = async () => (await q(`SELECT value FROM $S.outbox ORDER BY id`)).map((r) => decodeMessage(r.value as Buffer));
   const reset = async () => {
-    for (const t of ['mv_object', 'mv_event', 'mv_index', 'cs_link', 'cs_join_key', 'pending_provision', 'sync_error', 'held_delete', 'inbox', 'outbox']) await q(`DELETE FROM $S.${t}`);
+    for (const t of ['mv_object', 'mv_event', 'mv_index', 'cs_link', 'cs_join_key', 'pending_provision', 'sync_error', 'held_delete', 'mv_ref', 'inbox', 'outbox']) await q(`DELETE FROM $S.${t}`);
   };
 
   /** Collects every message of the given topics (from the beginning). */

@@ -72,8 +72,7 @@ export class JoinEngine {
   }
 
   /** Full synchronization: every CS object (of one connector, or all) under the current rules. */
-  async fullSync(connector?: string): Promise<FullSyncResult> {
-    const runId = randomUUID();
+  async fullSync(connector?: string, runId: string = randomUUID()): Promise<FullSyncResult> {
     const startedAt = this.clock().toISOString();
     const scope = connector ?? 'all';
     let sequence = 0;

@@ -93,10 +93,7 @@ export class PgMetaverse implements MetaverseReader {
   }
 
   async referencing(mvId: string): Promise<string[]> {
-    const { rows } = await this.client.query<{ id: string }>(
-      `SELECT id FROM mv_object WHERE NOT deleted AND jsonb_path_exists(attributes, '$.*[*] ? (@.ref == $id)', jsonb_build_object('id', $1::text)) ORDER BY 1`,
-      [mvId],
-    );
+    const { rows } = await this.client.query<{ id: string }>(`SELECT from_id AS id FROM mv_ref WHERE to_id = $1 ORDER BY 1`, [mvId]);
     return rows.map((r) => r.id);
   }
 }
@@ -153,6 +150,11 @@ export async function persistOutcome(client: PoolClient, ruleset: RuleSet, outco
     if (change.event) {
       // The event store: a second writer of the same version fails on the primary key.
       await client.query(`INSERT INTO mv_event (mv_object_id, version, event_id, data) VALUES ($1, $2, $3, $4)`, [mv.id, change.event.version, eventIds.get(mv.id), JSON.stringify(change.event)]);
+    }
+    if (change.event) {
+      await client.query(`DELETE FROM mv_ref WHERE from_id = $1`, [mv.id]);
+      const targets = mv.deleted ? [] : [...new Set(Object.values(change.event.attributes).flatMap((vs) => vs.flatMap((v) => (typeof v === 'object' && 'ref' in v ? [v.ref] : []))))];
+      for (const to of targets) await client.query(`INSERT INTO mv_ref (from_id, to_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [mv.id, to]);
     }
     await client.query(`DELETE FROM mv_index WHERE mv_object_id = $1`, [mv.id]);
     for (const e of indexEntries(ruleset, mv)) {

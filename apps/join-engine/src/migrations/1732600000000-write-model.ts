@@ -59,10 +59,13 @@ export class WriteModel1732600000000 implements MigrationInterface {
         held_at timestamptz NOT NULL DEFAULT now(), approved_at timestamptz
       )`);
     await q.query(`CREATE INDEX held_delete_run ON held_delete (run_id)`);
+    // References between MV objects (group members): whose export flow to redo when an object's connectors change.
+    await q.query(`CREATE TABLE mv_ref (from_id uuid NOT NULL, to_id uuid NOT NULL, PRIMARY KEY (from_id, to_id))`);
+    await q.query(`CREATE INDEX mv_ref_to ON mv_ref (to_id)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['held_delete', 'sync_error', 'pending_provision', 'cs_join_key', 'mv_index', 'mv_event']) await q.query(`DROP TABLE ${t}`);
+    for (const t of ['mv_ref', 'held_delete', 'sync_error', 'pending_provision', 'cs_join_key', 'mv_index', 'mv_event']) await q.query(`DROP TABLE ${t}`);
     await q.query(`DELETE FROM cs_link WHERE mv_object_id IS NULL`);
     await q.query(`DROP INDEX cs_link_mv`);
     for (const c of ['pending_export', 'attributes', 'dn', 'object_type', 'partition', 'state']) await q.query(`ALTER TABLE cs_link DROP COLUMN ${c}`);

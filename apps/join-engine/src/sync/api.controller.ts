@@ -1,4 +1,6 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query, UnprocessableEntityException } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { FullSyncResult } from '../engine/engine';
 import { Synchronizer } from './synchronizer';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -6,6 +8,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The join engine's operations: rules, preview, full synchronization, held deletes, errors. */
 @Controller('api/v1')
 export class ApiController {
+  /** Full synchronizations started by this process (their run.event history is on mw.run.events). */
+  private readonly runs = new Map<string, FullSyncResult | { runId: string; status: 'running' | 'failed'; message?: string }>();
+
   constructor(private readonly sync: Synchronizer) {}
 
   private get engine() {
@@ -34,14 +39,28 @@ export class ApiController {
     return result;
   }
 
+  /** Starts a full synchronization; it runs in the background: `GET /api/v1/sync/runs/:id` (and run.event) report it. */
   @Post('sync/full')
-  @HttpCode(200)
-  async fullSync(@Body() body: unknown) {
+  @HttpCode(202)
+  fullSync(@Body() body: unknown) {
     const { connector } = (body ?? {}) as { connector?: unknown };
     if (connector !== undefined && (typeof connector !== 'string' || !this.sync.rules.current.rules.connectors[connector])) {
       throw new BadRequestException(`connector must be one of ${Object.keys(this.sync.rules.current.rules.connectors).join(', ')} (or absent for all); got ${JSON.stringify(connector)}`);
     }
-    return this.engine.fullSync(connector as string | undefined);
+    const runId = randomUUID();
+    this.runs.set(runId, { runId, status: 'running' });
+    this.engine.fullSync(connector as string | undefined, runId).then(
+      (result) => this.runs.set(runId, result),
+      (error: unknown) => this.runs.set(runId, { runId, status: 'failed', message: error instanceof Error ? error.message : String(error) }),
+    );
+    return { runId, step: 'full-sync', connector: connector ?? null };
+  }
+
+  @Get('sync/runs/:id')
+  syncRun(@Param('id') id: string) {
+    const run = this.runs.get(id);
+    if (!run) throw new NotFoundException(`no full synchronization ${id} since this engine started`);
+    return run;
   }
 
   @Get('held-deletes')

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { api, urls } from '../api';
+import { api, urls, waitFor } from '../api';
 
 const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
 
@@ -38,7 +38,13 @@ export function register(program: Command): void {
   sync
     .command('full [connector]')
     .description('re-evaluate every CS object (of one connector, or all) under the current rules')
-    .action(async (connector?: string) => print(await api('POST', `${urls.join}/api/v1/sync/full`, connector ? { connector } : {})));
+    .action(async (connector?: string) => {
+      const { runId } = await api<{ runId: string }>('POST', `${urls.join}/api/v1/sync/full`, connector ? { connector } : {});
+      print(await waitFor('the full synchronization', async () => {
+        const run = await api<{ status: string }>('GET', `${urls.join}/api/v1/sync/runs/${runId}`);
+        return run.status === 'running' ? undefined : run;
+      }, 3_600_000));
+    });
   sync
     .command('held')
     .description('runs with deletes held for approval')
