@@ -105,7 +105,12 @@ export const connectorRulesSchema = z
     recall: z.boolean().default(true),
     /** Delete threshold for the exports of one run: absolute count and/or percent of the connector's objects. */
     deleteThreshold: z
-      .object({ count: z.number().int().positive().optional(), percent: z.number().positive().max(100).optional() })
+      .object({
+        count: z.number().int().positive().optional(),
+        percent: z.number().positive().max(100).optional(),
+        /** Continuous synchronization: deletes of the last `windowMinutes` count as one run. */
+        windowMinutes: z.number().positive().default(60),
+      })
       .strict()
       .optional(),
     objectTypes: z.record(name, objectTypeRulesSchema).default({}),

@@ -296,6 +296,32 @@ describe('join engine on PostgreSQL and Kafka', () => {
     expect(await e.approveHeldDeletes(run.runId)).toBe(0);
   });
 
+  it('delete threshold in continuous synchronization: deletes beyond the threshold within the window are held until approved', async () => {
+    await reset();
+    const rules = RulesHolder.fromText(
+      DEFAULT_RULES.replace('nt4-contoso:\n    deprovision: disconnector', 'nt4-contoso:\n    deprovision: delete\n    deleteThreshold: { count: 2, windowMinutes: 60 }').replace(
+        'person:\n    deletion: last-connector',
+        'person:\n    deletion: { authoritative: [exchange] }',
+      ),
+      'threshold.yaml',
+    );
+    const e = engine(rules);
+    for (let i = 0; i < 5; i++) {
+      await e.handle(mailbox(`ct${i}`, 1600 + i));
+      await e.handle(ntUser(`ct${i}`, 1600 + i));
+    }
+    // The Exchange side loses four mailboxes: their NT4 accounts would be deleted one by one.
+    for (let i = 0; i < 4; i++) await e.handle(cs({ connector: 'exchange', anchor: `mbx-ct${i}`, change: 'delete' }));
+    const deletes = async () => (await outboxMessages()).filter((m) => m.type === 'export.command' && (m.data as ExportCommandV1).op === 'delete').map((m) => (m.data as ExportCommandV1).anchor);
+    expect(await deletes()).toEqual([sid(1600), sid(1601)]);
+    const [held] = await e.heldDeletes();
+    expect(held).toMatchObject({ connector: 'nt4-contoso', count: 2 });
+    const runEvents = (await outboxMessages()).filter((m) => m.type === 'run.event').map((m) => m.data as { runId: string; step: string; status: string; message: string });
+    expect(runEvents).toEqual([expect.objectContaining({ runId: held!.runId, step: 'delta-sync', status: 'held', message: expect.stringMatching(/deletes to nt4-contoso exceed the threshold \(3 within 60 min of 5 objects\)/) })]);
+    expect(await e.approveHeldDeletes(held!.runId)).toBe(2);
+    expect(await deletes()).toEqual([sid(1600), sid(1601), sid(1602), sid(1603)]);
+  });
+
   it('keeps per-object errors with first occurrence and retry count, and clears them on success', async () => {
     await reset();
     const e = engine(RulesHolder.fromText(DEFAULT_RULES, 'default.yaml'));

@@ -127,11 +127,16 @@ export class JoinEngine {
   /** Releases the held deletes of a run to the connectors. Returns how many were released. */
   async approveHeldDeletes(runId: string): Promise<number> {
     return this.transaction(async (client) => {
-      const { rows } = await client.query<{ command: ExportCommandV1 }>(`UPDATE held_delete SET approved_at = now() WHERE run_id = $1 AND approved_at IS NULL RETURNING command`, [runId]);
-      await this.enqueueExports(client, rows.map((r) => r.command), null);
+      const { rows } = await client.query<{ command: ExportCommandV1 & { __delta?: boolean } }>(`UPDATE held_delete SET approved_at = now() WHERE run_id = $1 AND approved_at IS NULL RETURNING command`, [runId]);
+      const step = rows.some((r) => r.command.__delta) ? 'delta-sync' : 'full-sync';
+      await this.enqueueExports(
+        client,
+        rows.map(({ command: { __delta, ...command } }) => (void __delta, command)),
+        null,
+      );
       if (rows.length > 0) {
         const now = this.clock().toISOString();
-        await this.enqueueRun(client, { runId, connector: rows[0]!.command.connector, partition: 'all', step: 'full-sync', status: 'completed', sequence: 1_000_000, startedAt: now, endedAt: now, counters: { exportDelete: rows.length, heldDeletes: 0 }, errors: [], message: `${rows.length} held deletes approved and released` });
+        await this.enqueueRun(client, { runId, connector: rows[0]!.command.connector, partition: 'all', step, status: 'completed', sequence: 1_000_000, startedAt: now, endedAt: now, counters: { exportDelete: rows.length, heldDeletes: 0 }, errors: [], message: `${rows.length} held deletes approved and released` });
       }
       return rows.length;
     });
@@ -197,8 +202,8 @@ export class JoinEngine {
     }
     await persistOutcome(client, ruleset, outcome, eventIds, this.clock());
     await enqueueOutbox((sql, params) => client.query(sql, params as unknown[]), this.options.schema, items);
-    const deletes = runId ? outcome.exports.filter((e) => e.op === 'delete') : [];
-    for (const d of deletes) {
+    const deletes = runId ? outcome.exports.filter((e) => e.op === 'delete') : await this.gateContinuousDeletes(client, outcome.exports);
+    for (const d of runId ? deletes : []) {
       await client.query(`INSERT INTO held_delete (export_id, run_id, connector, command) VALUES ($1, $2, $3, $4)`, [d.exportId, runId, d.connector, JSON.stringify(d)]);
     }
     await this.enqueueExports(
@@ -243,6 +248,57 @@ export class JoinEngine {
     }
     const held = rows.reduce((s, r) => s + r.n, 0);
     return { held, message: `deletes held for approval (mw approve ${runId}): ${over.join('; ')}` };
+  }
+
+  /**
+   * Continuous synchronization has no run boundary: the deletes exported to a connector within its
+   * threshold window count as one delta-sync run. Beyond the threshold they are held (and a `held`
+   * run event says so) until approved. Returns the deletes held (not to be published now).
+   */
+  private async gateContinuousDeletes(client: PoolClient, exports: readonly ExportCommandV1[]): Promise<ExportCommandV1[]> {
+    const held: ExportCommandV1[] = [];
+    const ruleset = this.options.rules.current;
+    for (const d of exports.filter((e) => e.op === 'delete')) {
+      const t = ruleset.rules.connectors[d.connector]?.deleteThreshold;
+      if (!t) continue;
+      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 7102))`, [`delete-threshold:${d.connector}`]);
+      const { rows } = await client.query<{ recent: number; total: number; open: string | null }>(
+        `SELECT (SELECT count(*)::int FROM held_delete WHERE connector = $1 AND held_at > now() - make_interval(mins => $2)) AS recent,
+                (SELECT count(*)::int FROM cs_link WHERE connector = $1) AS total,
+                (SELECT run_id::text FROM held_delete WHERE connector = $1 AND approved_at IS NULL AND command->>'__delta' = 'true' LIMIT 1) AS open`,
+        [d.connector, t.windowMinutes],
+      );
+      const { recent, total, open } = rows[0]!;
+      const n = recent + 1;
+      const over = open !== null || (t.count !== undefined && n > t.count) || (t.percent !== undefined && total > 0 && (100 * n) / total > t.percent);
+      const runId = open ?? randomUUID();
+      await client.query(`INSERT INTO held_delete (export_id, run_id, connector, command, approved_at) VALUES ($1, $2, $3, $4, $5)`, [
+        d.exportId,
+        runId,
+        d.connector,
+        JSON.stringify({ ...d, __delta: true }),
+        over ? null : this.clock().toISOString(),
+      ]);
+      if (!over) continue;
+      held.push(d);
+      if (open === null) {
+        const now = this.clock().toISOString();
+        await this.enqueueRun(client, {
+          runId,
+          connector: d.connector,
+          partition: 'all',
+          step: 'delta-sync',
+          status: 'held',
+          sequence: 0,
+          startedAt: now,
+          endedAt: null,
+          counters: { heldDeletes: 1 },
+          errors: [],
+          message: `deletes to ${d.connector} exceed the threshold (${n} within ${t.windowMinutes} min of ${total} objects); held for approval (mw approve ${runId})`,
+        });
+      }
+    }
+    return held;
   }
 
   private async emitRun(event: RunEventV1): Promise<void> {
