@@ -100,7 +100,9 @@ export class PgMetaverse implements MetaverseReader {
 
 /** Transaction-scoped advisory locks on join keys, in sorted order (no lock-order deadlocks among them). */
 export async function lockJoinKeys(client: PoolClient, keys: readonly string[]): Promise<void> {
-  for (const key of keys) await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 7101))`, [key]);
+  if (keys.length === 0) return;
+  // One round trip; the subquery's ORDER BY fixes the order the locks are taken in.
+  await client.query(`SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7101))) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys`, [[...keys].sort()]);
 }
 
 /**
@@ -123,11 +125,12 @@ export async function persistOutcome(client: PoolClient, ruleset: RuleSet, outco
          pending_export = EXCLUDED.pending_export`,
       [r.connector, r.anchor, r.partition, r.objectType, r.dn, JSON.stringify(r.attributes), r.csVersion, r.state, r.mvObjectId, JSON.stringify(r.pendingExport)],
     );
-    await client.query(`DELETE FROM cs_join_key WHERE connector = $1 AND anchor = $2`, [r.connector, r.anchor]);
     const keys = joinKeysOf(ruleset, r);
-    for (const k of keys) {
-      await client.query(`INSERT INTO cs_join_key (connector, anchor, attribute, value_key) VALUES ($1, $2, $3, $4)`, [r.connector, r.anchor, k.attribute, k.key]);
-    }
+    await client.query(
+      `WITH gone AS (DELETE FROM cs_join_key WHERE connector = $1 AND anchor = $2)
+       INSERT INTO cs_join_key (connector, anchor, attribute, value_key) SELECT $1, $2, a, k FROM unnest($3::text[], $4::text[]) AS t(a, k)`,
+      [r.connector, r.anchor, keys.map((k) => k.attribute), keys.map((k) => k.key)],
+    );
   }
   for (const change of outcome.mv) {
     const mv = change.mv;
@@ -152,17 +155,27 @@ export async function persistOutcome(client: PoolClient, ruleset: RuleSet, outco
       await client.query(`INSERT INTO mv_event (mv_object_id, version, event_id, data) VALUES ($1, $2, $3, $4)`, [mv.id, change.event.version, eventIds.get(mv.id), JSON.stringify(change.event)]);
     }
     if (change.event) {
-      await client.query(`DELETE FROM mv_ref WHERE from_id = $1`, [mv.id]);
       const targets = mv.deleted ? [] : [...new Set(Object.values(change.event.attributes).flatMap((vs) => vs.flatMap((v) => (typeof v === 'object' && 'ref' in v ? [v.ref] : []))))];
-      for (const to of targets) await client.query(`INSERT INTO mv_ref (from_id, to_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [mv.id, to]);
+      await client.query(
+        // Only rows not kept are deleted: a row deleted and re-inserted by one statement would conflict with itself.
+        `WITH gone AS (DELETE FROM mv_ref WHERE from_id = $1 AND to_id <> ALL($2::uuid[]))
+         INSERT INTO mv_ref (from_id, to_id) SELECT $1, t FROM unnest($2::uuid[]) AS t ON CONFLICT DO NOTHING`,
+        [mv.id, targets],
+      );
     }
-    await client.query(`DELETE FROM mv_index WHERE mv_object_id = $1`, [mv.id]);
-    for (const e of indexEntries(ruleset, mv)) {
-      await client.query(`INSERT INTO mv_index (mv_object_id, mv_type, attribute, value_key) VALUES ($1, $2, $3, $4)`, [mv.id, mv.objectType, e.attribute, e.key]);
-    }
-    await client.query(`DELETE FROM pending_provision WHERE mv_object_id = $1`, [mv.id]);
-    for (const p of mv.provisioning) {
-      await client.query(`INSERT INTO pending_provision (connector, dn_lower, mv_object_id, export_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, [p.connector, p.dn.toLowerCase(), mv.id, p.exportId]);
+    const index = indexEntries(ruleset, mv);
+    await client.query(
+      `WITH gone AS (DELETE FROM mv_index WHERE mv_object_id = $1)
+       INSERT INTO mv_index (mv_object_id, mv_type, attribute, value_key) SELECT $1, $2, a, k FROM unnest($3::text[], $4::text[]) AS t(a, k)`,
+      [mv.id, mv.objectType, index.map((e) => e.attribute), index.map((e) => e.key)],
+    );
+    if (mv.provisioning.length > 0 || change.expectedVersion > 0) {
+      await client.query(
+        `WITH gone AS (DELETE FROM pending_provision WHERE mv_object_id = $1 AND (connector, dn_lower) NOT IN (SELECT * FROM unnest($2::text[], $3::text[])))
+         INSERT INTO pending_provision (connector, dn_lower, mv_object_id, export_id)
+         SELECT c, d, $1, x FROM unnest($2::text[], $3::text[], $4::uuid[]) AS t(c, d, x) ON CONFLICT DO NOTHING`,
+        [mv.id, mv.provisioning.map((p) => p.connector), mv.provisioning.map((p) => p.dn.toLowerCase()), mv.provisioning.map((p) => p.exportId)],
+      );
     }
   }
   for (const s of outcome.succeeded) {
