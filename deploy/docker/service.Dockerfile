@@ -67,6 +67,8 @@ CMD ["node", "-r", "./tools/bin/register-paths.cjs", "dist/apps/nt4-connector/sr
 
 FROM runtime AS join-engine
 COPY --from=build /src/dist/apps/join-engine ./dist/apps/join-engine
+# The default rules (MW_RULES_FILE defaults to config/rules/default.yaml; the chart mounts others).
+COPY config/rules ./config/rules
 CMD ["node", "-r", "./tools/bin/register-paths.cjs", "dist/apps/join-engine/src/main.js"]
 
 FROM runtime AS password-service

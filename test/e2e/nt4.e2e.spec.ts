@@ -34,7 +34,9 @@ describe('NT4 domain full import', () => {
     });
     for (const n of names) rids.push((await domain.createUser({ accountName: n, fields: { fullName: `Full ${n}`, description: 'e2e' } })).rid);
     await p.start('projection-service');
-    await p.start('join-engine');
+    // NT4 users without a mailbox stay disconnectors under the default rules; this test follows them
+    // into the read model, so its rules project them (test/fixtures/rules/nt4-users-project.yaml).
+    await p.start('join-engine', { MW_RULES_FILE: 'test/fixtures/rules/nt4-users-project.yaml' });
     await p.start('nt4-connector');
   });
   afterAll(async () => {

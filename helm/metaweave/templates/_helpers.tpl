@@ -316,6 +316,10 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
   value: {{ ternary .root.Values.metrics.port 0 .root.Values.metrics.enabled | quote }}
 - name: MW_LOG_LEVEL
   value: {{ default .root.Values.logLevel .svc.logLevel | quote }}
+{{- if and (eq .name "join-engine") (or .svc.syncRules.rules .svc.syncRules.existingConfigMap) }}
+- name: MW_RULES_FILE
+  value: /etc/metaweave/config/sync-rules.yaml
+{{- end }}
 {{- if eq .name "exchange-connector" }}
 - name: MW_CONNECTOR_NAME
   value: {{ .svc.connectorName | quote }}
