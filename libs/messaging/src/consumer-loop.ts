@@ -81,6 +81,11 @@ export interface ConsumerLoopOptions {
    * from the committed offset). Processing of the assigned partitions waits for it.
    */
   readonly onPartitionsAssigned?: (assignment: TopicPartitions[]) => Promise<PartitionOffset[]>;
+  /**
+   * Called after a message was written to the dead-letter topic, before its offset is committed:
+   * a consumer that keeps its position in its own database moves it past the message here.
+   */
+  readonly onDeadLettered?: (ctx: ConsumeContext) => Promise<void>;
   /** Producer for dead letters. Default: the loop makes, connects and disconnects its own. */
   readonly deadLetterProducer?: MessageProducer;
   /** Dead-letter topic of a topic. Default `deadLetterTopic` of @metaweave/contracts (`<topic>.dlq`). */
@@ -568,6 +573,15 @@ export class ConsumerLoop {
     span.setAttribute(ATTR.outcome, 'dead-lettered');
     span.setStatus({ code: SpanStatusCode.ERROR, message: `dead-lettered: ${failure.reason}`.slice(0, 1000) });
     if (keepAlive.lost !== undefined) return this.abort(span, 'membership lost while dead-lettering', keepAlive.lost);
+    if (this.options.onDeadLettered) {
+      try {
+        await this.options.onDeadLettered(base);
+      } catch (err) {
+        // Not committed: the message is dead-lettered again on redelivery (at-least-once).
+        this.logger.error({ ...where(base, this.options.groupId), ...errorFields(err) }, 'onDeadLettered failed; offset not committed');
+        return this.abort(span, 'onDeadLettered failed', undefined);
+      }
+    }
     return COMMIT;
   }
 
