@@ -92,6 +92,9 @@ export class Projector implements OnApplicationBootstrap, OnApplicationShutdown 
           fromBeginning: true,
           logger: this.logger,
           maxBatchSize: this.config.batchSize,
+          // Partitions hold disjoint objects (key = MV object id, connector/partition, export id):
+          // their batches may commit in parallel, so database round trips overlap with decoding.
+          partitionsConsumedConcurrently: 3,
           handleBatch: (items, batch) => applyBatch(this.db, this.active.current, this.config.kafka.topicPrefix, items, batch),
           handle: (message, ctx) => applyBatch(this.db, this.active.current, this.config.kafka.topicPrefix, [{ message, ctx }], { topic: ctx.topic, partition: ctx.partition, lastOffset: ctx.offset }),
           onDeadLettered: (ctx) => storeOffset(this.db, this.active.current, ctx.topic, ctx.partition, (BigInt(ctx.offset) + 1n).toString()),
