@@ -85,7 +85,14 @@ describe(`projection service, ${N} MV events`, () => {
     const applyMs = Date.now() - t;
 
     t = Date.now();
-    const sum = await p.json<{ checksum: string; rows: Record<string, number> }>('projection-service', '/api/v1/projection/checksum');
+    const sum = {
+      body: (await (
+        await fetch(p.url('projection-service', '/api/v1/projection/checksum'), {
+          headers: { authorization: `Bearer ${await p.token(['browse'])}` },
+          signal: AbortSignal.timeout(600_000),
+        })
+      ).json()) as { checksum: string; rows: Record<string, number> },
+    };
     const checksumMs = Date.now() - t;
     expect(sum.body.rows['mv_object']).toBe(N);
 

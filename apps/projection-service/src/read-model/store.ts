@@ -232,15 +232,20 @@ export async function storedOffsets(db: Sql, schema: string, topics: readonly st
 }
 
 /**
- * A digest of the MV part of a read model: every row of every MV table in a fixed order, as text
- * (jsonb prints canonically). Two read models with the same digest hold the same rows.
+ * A digest of the MV part of a read model: per table, the row count and two order-independent
+ * sums of each row's md5 (row values as PostgreSQL text; jsonb prints canonically), so no sort and
+ * no giant string. Two read models with the same digest hold the same rows (short of an md5
+ * collision crafted on purpose).
  */
 export async function checksum(db: Sql, schema: string): Promise<{ schema: string; checksum: string; rows: Record<string, number> }> {
   const s = ident(schema);
+  const digest = (row: string) =>
+    `count(*)::int AS n, coalesce(sum(('x' || substr(md5(${row}::text), 1, 15))::bit(60)::bigint::numeric), 0)::text || '.' ||
+     coalesce(sum(('x' || substr(md5(${row}::text), 16, 15))::bit(60)::bigint::numeric), 0)::text AS h`;
   const parts: Record<string, string> = {
-    mv_object: `SELECT count(*)::int AS n, md5(coalesce(string_agg(md5(row(id, object_type, version, deleted, attributes, connectors, lineage, rules_version, reason, last_event_id, updated_at)::text), '' ORDER BY id), '')) AS h FROM ${s}.mv_object`,
-    mv_object_event: `SELECT count(*)::int AS n, md5(coalesce(string_agg(md5(row(event_id, mv_object_id, version, change, correlation_id, occurred_at, kafka_partition, kafka_offset)::text), '' ORDER BY event_id), '')) AS h FROM ${s}.mv_object_event`,
-    mv_connector: `SELECT count(*)::int AS n, md5(coalesce(string_agg(md5(row(mv_object_id, connector, anchor, dn, state)::text), '' ORDER BY mv_object_id, connector, anchor), '')) AS h FROM ${s}.mv_connector`,
+    mv_object: `SELECT ${digest('row(id, object_type, version, deleted, attributes, connectors, lineage, rules_version, reason, last_event_id, updated_at)')} FROM ${s}.mv_object`,
+    mv_object_event: `SELECT ${digest('row(event_id, mv_object_id, version, change, correlation_id, occurred_at, kafka_partition, kafka_offset)')} FROM ${s}.mv_object_event`,
+    mv_connector: `SELECT ${digest('row(mv_object_id, connector, anchor, dn, state)')} FROM ${s}.mv_connector`,
   };
   const rows: Record<string, number> = {};
   const hashes: string[] = [];
