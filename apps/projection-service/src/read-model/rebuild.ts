@@ -63,48 +63,45 @@ export class Rebuilder {
     const previousSchema = this.active.current;
     const next = `${this.active.base}_rb_${Date.now().toString(36)}`.slice(0, 63);
     const mvTopic = this.projector.topic(TOPICS.mvEvents.name);
+    let stopped = false;
+    let switched = false;
     try {
       const ds = await openDatabase({ url: this.config.database.url, schema: next, applicationName: `${SERVICE_NAME}-rebuild`, migrations: MIGRATIONS, poolSize: 2 });
       await ds.destroy();
       this.logger.info({ schema: next }, 'rebuild: replaying the MV event stream into a new schema');
       await this.replay(next, mvTopic, await this.topicEnd(mvTopic));
-      let switched = false;
       await this.projector.stop({ pause: true });
-      try {
-        const end = await this.topicEnd(mvTopic);
-        await this.replay(previousSchema, mvTopic, end);
-        await this.replay(next, mvTopic, end);
-        const opsTopics = [TOPICS.runEvents.name, TOPICS.exportOutcomes.name, TOPICS.passwordOutcomes.name].map((n) => this.projector.topic(n));
-        await this.db.transaction(async (tx) => {
-          for (const table of OPS_TABLES) await tx.query(`INSERT INTO ${ident(next)}.${table} SELECT * FROM ${ident(previousSchema)}.${table}`);
-          await tx.query(
-            `INSERT INTO ${ident(next)}.consumer_offset SELECT * FROM ${ident(previousSchema)}.consumer_offset WHERE topic = ANY($1)`,
-            [opsTopics],
-          );
-        });
-        const previous = await checksum(this.db, previousSchema);
-        const rebuilt = await checksum(this.db, next);
-        await this.active.switchTo(this.db, next);
-        switched = true;
-        this.logger.info({ previousSchema, activeSchema: next, equal: previous.checksum === rebuilt.checksum }, 'rebuild: switched over');
-        await this.projector.start();
-        await this.dropSchema(previousSchema);
-        return {
-          previousSchema,
-          activeSchema: next,
-          position: Object.fromEntries([...end].map(([p, o]) => [String(p), o.toString()])),
-          previous,
-          rebuilt,
-          equal: previous.checksum === rebuilt.checksum,
-          durationMs: Date.now() - t0,
-        };
-      } finally {
-        if (!switched) {
-          await this.projector.start();
-          await this.dropSchema(next).catch(() => undefined);
-        }
-      }
+      stopped = true;
+      const end = await this.topicEnd(mvTopic);
+      await this.replay(previousSchema, mvTopic, end);
+      await this.replay(next, mvTopic, end);
+      const opsTopics = [TOPICS.runEvents.name, TOPICS.exportOutcomes.name, TOPICS.passwordOutcomes.name].map((n) => this.projector.topic(n));
+      await this.db.transaction(async (tx) => {
+        for (const table of OPS_TABLES) await tx.query(`INSERT INTO ${ident(next)}.${table} SELECT * FROM ${ident(previousSchema)}.${table}`);
+        await tx.query(`INSERT INTO ${ident(next)}.consumer_offset SELECT * FROM ${ident(previousSchema)}.consumer_offset WHERE topic = ANY($1)`, [opsTopics]);
+      });
+      const previous = await checksum(this.db, previousSchema);
+      const rebuilt = await checksum(this.db, next);
+      await this.active.switchTo(this.db, next);
+      switched = true;
+      this.logger.info({ previousSchema, activeSchema: next, equal: previous.checksum === rebuilt.checksum }, 'rebuild: switched over');
+      await this.projector.start();
+      await this.dropSchema(previousSchema);
+      return {
+        previousSchema,
+        activeSchema: next,
+        position: Object.fromEntries([...end].map(([p, o]) => [String(p), o.toString()])),
+        previous,
+        rebuilt,
+        equal: previous.checksum === rebuilt.checksum,
+        durationMs: Date.now() - t0,
+      };
     } finally {
+      if (!switched) {
+        // Failed before the switch: the live read model stays as it was; the half-built one goes.
+        if (stopped) await this.projector.start();
+        await this.dropSchema(next).catch((err: unknown) => this.logger.warn({ schema: next, err }, 'rebuild: could not drop the unfinished schema'));
+      }
       this.running = false;
     }
   }
