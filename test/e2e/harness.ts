@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Attribute, Client } from 'ldapts';
 import { Pool } from 'pg';
+import { generateSigningKeyPair, TokenIssuer, type Role } from '@metaweave/auth';
 import { accountSid, sidFromString } from '@metaweave/samr';
 import { ServiceProcess, freePort, stackEnv, uniqueSuffix, waitFor } from '@metaweave/testing';
 import type { SpanRecord } from '@metaweave/telemetry';
@@ -22,6 +23,14 @@ export class Pipeline {
   readonly admin = new Pool({ connectionString: this.stack['MW_PG_ADMIN_URL'], max: 2 });
   readonly ports: Partial<Record<ServiceName, number>> = {};
   readonly processes: Partial<Record<ServiceName, ServiceProcess>> = {};
+  /** This pipeline's token signing key: the services get the public key, API calls carry a token. */
+  readonly keys = generateSigningKeyPair();
+  readonly issuer = new TokenIssuer(this.keys.privateKeyPem, 'metaweave', 'metaweave');
+
+  /** A bearer token for this pipeline's services (default: every role). */
+  token(roles: Role[] = ['admins']): Promise<string> {
+    return this.issuer.issue('e2e', roles);
+  }
 
   schema(service: ServiceName): string {
     return `e2e_${this.suffix}_${service.replace(/-/g, '_')}`;
@@ -39,6 +48,7 @@ export class Pipeline {
       MW_OTEL_EXPORTER: 'file',
       MW_OTEL_FILE: join(this.traceDir, `${service}.jsonl`),
       MW_LOG_LEVEL: 'warn',
+      MW_AUTH_PUBLIC_KEYS: this.keys.publicKeyPem,
     };
     if (service === 'exchange-connector') {
       Object.assign(base, {
@@ -79,7 +89,7 @@ export class Pipeline {
   async json<T>(service: ServiceName, path: string, init?: { method: 'POST'; body: unknown }): Promise<{ status: number; body: T }> {
     const res = await fetch(this.url(service, path), {
       method: init?.method ?? 'GET',
-      headers: init ? { 'content-type': 'application/json' } : {},
+      headers: { authorization: `Bearer ${await this.token()}`, ...(init ? { 'content-type': 'application/json' } : {}) },
       body: init ? JSON.stringify(init.body) : null,
       signal: AbortSignal.timeout(15_000),
     });

@@ -1,20 +1,41 @@
+import { cliToken } from './auth';
 import { PORTS } from './services';
-/** Small JSON-over-HTTP helper for the services' APIs; errors carry the service's own message. */
-export async function api<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> {
+
+/** An API answered with an error status; `status` lets commands choose their exit code. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/**
+ * Small JSON-over-HTTP helper for the services' APIs: sends a bearer token (cliToken), errors
+ * carry the service's own reason (problem+json `detail`).
+ */
+export async function api<T>(method: 'GET' | 'POST', url: string, body?: unknown, options: { timeoutMs?: number } = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch(url, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${await cliToken()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? null : JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
     });
   } catch (error) {
     throw new Error(`cannot reach ${url}: ${(error as Error).message} (is the stack up? npx mw stack status)`);
   }
   const text = await res.text();
-  const json = text ? JSON.parse(text) : undefined;
-  if (!res.ok) throw new Error(`${method} ${url} → ${res.status}: ${json?.message ?? text}`);
+  let json: { detail?: unknown; message?: unknown } | undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) throw new ApiError(`${method} ${url} → ${res.status}: ${String(json?.detail ?? json?.message ?? text)}`, res.status);
   return json as T;
 }
 

@@ -106,19 +106,6 @@ program
   });
 
 program
-  .command('runs')
-  .description('run history of the Exchange connector, newest first')
-  .option('--json', 'machine-readable')
-  .action(async (opts: { json?: boolean }) => {
-    const { runs } = await api<{ runs: { partition: string; step: string; status: string; startedAt: string; counters: unknown }[] }>(
-      'GET',
-      `${urls.exchange}/api/v1/runs`,
-    );
-    if (opts.json) console.log(JSON.stringify(runs, null, 2));
-    else for (const r of runs) console.log(`${r.startedAt}  ${r.partition.padEnd(10)} ${r.step.padEnd(13)} ${r.status.padEnd(22)} ${JSON.stringify(r.counters)}`);
-  });
-
-program
   .command('schema <connector>')
   .description('object types and attributes the connector discovers in its directory now (`mw schema exchange`)')
   .action(async (connector: string) => {
@@ -126,22 +113,6 @@ program
     const schema = await api<{ objectTypes: { name: string; mandatory: string[]; attributes: string[] }[] }>('GET', `${urls.exchange}/api/v1/schema`);
     console.log(JSON.stringify(schema, null, 2));
   });
-
-const mv = program.command('mv').description('the metaverse read model');
-mv.command('search [filters...]')
-  .description('objects by type and exact attribute values, e.g. `mw mv search --type person mail=jsmith@contoso.com`')
-  .option('-t, --type <type>', 'object type')
-  .action(async (filters: string[], opts: { type?: string }) => {
-    const q = new URLSearchParams();
-    if (opts.type) q.set('type', opts.type);
-    for (const f of filters) {
-      const i = f.indexOf('=');
-      if (i < 1) throw new Error(`filter '${f}' is not attribute=value`);
-      q.set(f.slice(0, i), f.slice(i + 1));
-    }
-    console.log(JSON.stringify(await api('GET', `${urls.projection}/api/v1/objects?${q}`), null, 2));
-  });
-mv.command('get <id>').action(async (id: string) => console.log(JSON.stringify(await api('GET', `${urls.projection}/api/v1/objects/${encodeURIComponent(id)}`), null, 2)));
 
 program
   .command('demo')

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { devPublicKey } from './auth';
 import { DATA_DIR, ROOT, stackEnv } from './workspace';
 
 export interface ServiceSpec {
@@ -36,7 +37,24 @@ export const PORTS = {
 
 /** The five services, in start order. */
 export const SERVICES: readonly ServiceSpec[] = [
-  { name: 'projection-service', port: PORTS['projection-service'], env: (s) => common('projection-service', PORTS['projection-service'], s) },
+  {
+    name: 'projection-service',
+    port: PORTS['projection-service'],
+    env: (s) => {
+      const nt4 = `http://127.0.0.1:${PORTS['nt4-connector']}`;
+      return {
+        ...common('projection-service', PORTS['projection-service'], s),
+        // Tokens minted by `mw` with the local stack's dev key (apps/mw/src/auth.ts).
+        MW_AUTH_PUBLIC_KEYS: devPublicKey(),
+        MW_CONNECTOR_URLS: [
+          `exchange=http://127.0.0.1:${PORTS['exchange-connector']}`,
+          `nt4=${nt4}`,
+          ...(s['MW_SAMBA_DOMAIN'] ? [`nt4-${s['MW_SAMBA_DOMAIN'].toLowerCase()}=${nt4}`] : []),
+        ].join(','),
+        MW_JOIN_ENGINE_URL: `http://127.0.0.1:${PORTS['join-engine']}`,
+      };
+    },
+  },
   { name: 'join-engine', port: PORTS['join-engine'], env: (s) => common('join-engine', PORTS['join-engine'], s) },
   { name: 'password-service', port: PORTS['password-service'], env: (s) => common('password-service', PORTS['password-service'], s) },
   {

@@ -1,9 +1,22 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { BearerAuthGuard, TOKEN_VERIFIER, TokenVerifier } from '@metaweave/auth';
 import { HealthModule, infrastructureProviders, type Logger } from '@metaweave/platform';
-import { ObjectsController } from './api/objects.controller';
+import { DataSource } from 'typeorm';
+import { ApiAuthGuard } from './api/auth';
+import { HistoryController } from './api/history.controller';
+import { ConnectorLinksController, ObjectsController } from './api/objects.controller';
+import { OpenApiController } from './api/openapi.controller';
+import { OperationsController } from './api/operations.controller';
+import { Forwarder } from './api/forward';
+import { ProblemFilter } from './api/problem';
+import { ProjectionController } from './api/projection.controller';
 import { CONFIG, SERVICE_NAME, type ProjectionConfig } from './config';
-import { Init1732320000000 } from './migrations/1732320000000-init';
+import { MIGRATIONS } from './migrations';
+import { ActiveSchema } from './read-model/active-schema';
 import { Projector } from './read-model/projector';
+import { Rebuilder } from './read-model/rebuild';
+import { openDatabase } from '@metaweave/platform';
 
 @Module({})
 export class AppModule {
@@ -11,16 +24,35 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [HealthModule.forRoot()],
-      controllers: [ObjectsController],
+      controllers: [ObjectsController, ConnectorLinksController, HistoryController, OperationsController, ProjectionController, OpenApiController],
       providers: [
         { provide: CONFIG, useValue: config },
         ...infrastructureProviders({
           service: SERVICE_NAME,
           logger,
           kafka: config.kafka,
-          database: { ...config.database, migrations: [Init1732320000000] },
+          database: { ...config.database, migrations: MIGRATIONS },
         }),
+        {
+          provide: ActiveSchema,
+          inject: [DataSource],
+          useFactory: async (db: DataSource) => {
+            const active = await ActiveSchema.load(db, config.database.schema);
+            if (active.current !== active.base) {
+              // A rebuilt read model gets the same committed migrations as the service's own schema.
+              const ds = await openDatabase({ url: config.database.url, schema: active.current, applicationName: SERVICE_NAME, migrations: MIGRATIONS, poolSize: 1 });
+              await ds.destroy();
+            }
+            return active;
+          },
+        },
+        { provide: TOKEN_VERIFIER, useValue: new TokenVerifier(config.auth) },
+        BearerAuthGuard,
+        { provide: APP_GUARD, useClass: ApiAuthGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        Forwarder,
         Projector,
+        Rebuilder,
       ],
     };
   }

@@ -24,6 +24,18 @@ export interface ConsumeContext {
 
 export type MessageHandler = (message: Message, ctx: ConsumeContext) => Promise<void>;
 
+/** One decoded message of a batch handed to a BatchHandler. */
+export interface BatchItem {
+  readonly message: Message;
+  readonly ctx: ConsumeContext;
+}
+
+/**
+ * Handles the messages of one fetched batch of one partition at once (in offset order). A
+ * consumer that keeps its position in its own database stores `lastOffset + 1` with the rows.
+ */
+export type BatchHandler = (items: readonly BatchItem[], batch: { readonly topic: string; readonly partition: number; readonly lastOffset: string }) => Promise<void>;
+
 export interface RetryPolicy extends BackoffOptions {
   /** Retries after the first failure before the message is dead-lettered. */
   readonly maxRetries: number;
@@ -50,6 +62,16 @@ export interface ConsumerLoopOptions {
   /** Message types this consumer accepts; anything else is dead-lettered as a contract violation. */
   readonly expectedTypes?: readonly MessageType[];
   readonly handle: MessageHandler;
+  /**
+   * Optional batch mode: the decoded messages of a fetched batch (per partition, at most
+   * `maxBatchSize`) go to this handler at once; success commits after the last one. A batch with an
+   * undecodable message, or whose handler fails non-retriably or beyond `retry.maxRetries`, is
+   * handled again one message at a time through `handle` (which isolates and dead-letters the bad
+   * message). Each message still gets its own CONSUMER span.
+   */
+  readonly handleBatch?: BatchHandler;
+  /** Largest batch given to `handleBatch`. Default 1000. */
+  readonly maxBatchSize?: number;
   readonly retry?: Partial<RetryPolicy>;
   readonly logger: Logger;
   /** Where a group without committed offsets starts: the beginning (true) or new messages only. Default false. */
@@ -60,6 +82,11 @@ export interface ConsumerLoopOptions {
    * from the committed offset). Processing of the assigned partitions waits for it.
    */
   readonly onPartitionsAssigned?: (assignment: TopicPartitions[]) => Promise<PartitionOffset[]>;
+  /**
+   * Called after a message was written to the dead-letter topic, before its offset is committed:
+   * a consumer that keeps its position in its own database moves it past the message here.
+   */
+  readonly onDeadLettered?: (ctx: ConsumeContext) => Promise<void>;
   /** Producer for dead letters. Default: the loop makes, connects and disconnects its own. */
   readonly deadLetterProducer?: MessageProducer;
   /** Dead-letter topic of a topic. Default `deadLetterTopic` of @metaweave/contracts (`<topic>.dlq`). */
@@ -286,17 +313,30 @@ export class ConsumerLoop {
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
     await this.waitForAssignmentHook(payload.heartbeat);
-    for (const message of batch.messages) {
+    if (this.options.handleBatch) {
+      const size = Math.max(1, this.options.maxBatchSize ?? 1000);
+      const all = payload.batch.messages;
+      for (let i = 0; i < all.length; i += size) {
+        if (!(await this.processBatch(payload, all.slice(i, i + size)))) return;
+      }
+      return;
+    }
+    await this.eachMessage(payload, payload.batch.messages);
+  }
+
+  /** One message at a time; false when the batch must be left (stop, stale, abort). */
+  private async eachMessage(payload: EachBatchPayload, messages: readonly KafkaMessage[]): Promise<boolean> {
+    const { batch } = payload;
+    for (const message of messages) {
       // isStale: a seek (ours from onPartitionsAssigned, or a rebalance) moved this partition.
-      if (this.stopping || this.abandoned || !payload.isRunning() || payload.isStale()) return;
+      if (this.stopping || this.abandoned || !payload.isRunning() || payload.isStale()) return false;
       const outcome = await this.processMessage(batch.topic, batch.partition, message, payload.heartbeat);
       if (outcome.kind === 'abort') {
         if (outcome.rethrow !== undefined) throw outcome.rethrow;
-        return;
+        return false;
       }
-      if (this.abandoned) return;
+      if (this.abandoned) return false;
       payload.resolveOffset(message.offset);
       recordConsumerLag(this.options.groupId, batch.topic, batch.partition, Number(BigInt(batch.highWatermark) - BigInt(message.offset) - 1n));
       await payload.commitOffsetsIfNecessary({
@@ -306,6 +346,103 @@ export class ConsumerLoop {
       // heartbeat interval). A rebalance error ends the batch here and kafkajs rejoins the group.
       await payload.heartbeat();
     }
+    return true;
+  }
+
+  /**
+   * Batch mode: decode every message, hand them to `handleBatch` in one call (retriable failures
+   * retried in place), commit after the last. Falls back to one message at a time when a message
+   * does not decode or the batch handler fails for good. False when the batch must be left.
+   */
+  private async processBatch(payload: EachBatchPayload, messages: readonly KafkaMessage[]): Promise<boolean> {
+    const { batch } = payload;
+    const handleBatch = this.options.handleBatch!;
+    if (messages.length === 0) return true;
+    if (this.stopping || this.abandoned || !payload.isRunning() || payload.isStale()) return false;
+    const items: { item: BatchItem; span: Span }[] = [];
+    for (const raw of messages) {
+      let message: Message;
+      try {
+        message = decodeMessage(raw.value, this.options.expectedTypes);
+      } catch {
+        for (const { span } of items) span.end();
+        return this.eachMessage(payload, messages);
+      }
+      const headers = headersToStrings(raw.headers);
+      const key = raw.key === null ? null : raw.key.toString('utf8');
+      const span = tracer().startSpan(
+        `${batch.topic} process`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            [ATTR.system]: 'kafka',
+            [ATTR.destination]: batch.topic,
+            [ATTR.operationType]: 'process',
+            [ATTR.operationName]: 'process',
+            [ATTR.partition]: String(batch.partition),
+            [ATTR.offset]: Number(raw.offset),
+            [ATTR.consumerGroup]: this.options.groupId,
+            [ATTR.messageId]: message.eventId,
+            [ATTR.batchSize]: messages.length,
+            ...(key !== null ? { [ATTR.key]: key } : {}),
+          },
+        },
+        propagation.extract(ROOT_CONTEXT, headers),
+      );
+      items.push({ item: { message, ctx: { topic: batch.topic, partition: batch.partition, offset: raw.offset, key, headers, attempt: 1 } }, span });
+    }
+    const lastOffset = messages[messages.length - 1]!.offset;
+    const keepAlive = new KeepAlive(payload.heartbeat, this.stopController.signal, this.options.heartbeatIntervalMs ?? 3000, this.logger);
+    const end = (outcome: string) => {
+      for (const { span } of items) {
+        span.setAttribute(ATTR.outcome, outcome);
+        span.end();
+      }
+    };
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const withAttempt = items.map(({ item }) => ({ message: item.message, ctx: { ...item.ctx, attempt } }));
+          await handleBatch(withAttempt, { topic: batch.topic, partition: batch.partition, lastOffset });
+          break;
+        } catch (err) {
+          if (keepAlive.lost !== undefined) {
+            end('aborted');
+            throw keepAlive.lost;
+          }
+          if (!isRetriable(err) || attempt > this.retry.maxRetries) {
+            this.logger.warn(
+              { topic: batch.topic, partition: batch.partition, groupId: this.options.groupId, messages: messages.length, ...errorFields(err) },
+              'batch handler failed; handling this batch one message at a time',
+            );
+            end('retried-singly');
+            keepAlive.close();
+            return this.eachMessage(payload, messages);
+          }
+          const delayMs = backoffDelay(attempt, this.retry);
+          this.logger.warn({ topic: batch.topic, partition: batch.partition, attempt, delayMs, ...errorFields(err) }, 'batch handler failed with a retriable error; retrying in place');
+          if (!(await keepAlive.wait(delayMs))) {
+            end('aborted');
+            if (keepAlive.lost !== undefined) throw keepAlive.lost;
+            return false;
+          }
+        }
+      }
+      if (keepAlive.lost !== undefined) {
+        end('aborted');
+        throw keepAlive.lost;
+      }
+    } finally {
+      keepAlive.close();
+    }
+    end('handled');
+    if (this.abandoned) return false;
+    payload.resolveOffset(lastOffset);
+    await payload.commitOffsetsIfNecessary({
+      topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }] }],
+    });
+    await payload.heartbeat();
+    return true;
   }
 
   /** Waits for the onPartitionsAssigned hook of this generation, heartbeating (it may wait for a database). */
@@ -445,6 +582,15 @@ export class ConsumerLoop {
     span.setAttribute(ATTR.outcome, 'dead-lettered');
     span.setStatus({ code: SpanStatusCode.ERROR, message: `dead-lettered: ${failure.reason}`.slice(0, 1000) });
     if (keepAlive.lost !== undefined) return this.abort(span, 'membership lost while dead-lettering', keepAlive.lost);
+    if (this.options.onDeadLettered) {
+      try {
+        await this.options.onDeadLettered(base);
+      } catch (err) {
+        // Not committed: the message is dead-lettered again on redelivery (at-least-once).
+        this.logger.error({ ...where(base, this.options.groupId), ...errorFields(err) }, 'onDeadLettered failed; offset not committed');
+        return this.abort(span, 'onDeadLettered failed', undefined);
+      }
+    }
     return COMMIT;
   }
 

@@ -23,6 +23,8 @@ export const ATTR = {
   consumerGroup: 'messaging.consumer.group.name',
   /** Ours: how many times the handler ran for this delivery. */
   attempts: 'metaweave.messaging.attempts',
+  /** Ours: messages handled together with this one (batch mode). */
+  batchSize: 'metaweave.messaging.batch.size',
   /** Ours: what happened to the message (`handled`, `dead-lettered`, `aborted`). */
   outcome: 'metaweave.messaging.outcome',
 } as const;

@@ -1,107 +1,120 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { TOPICS, type Message } from '@metaweave/contracts';
-import { ConsumerLoop, type ConsumeContext } from '@metaweave/messaging';
+import { TOPICS, type MessageType } from '@metaweave/contracts';
+import { ConsumerLoop, type BatchItem } from '@metaweave/messaging';
 import { KAFKA, LOGGER, Readiness, type Logger } from '@metaweave/platform';
 import type { Kafka } from 'kafkajs';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { CONFIG, type ProjectionConfig } from '../config';
-import { applyMvEvent, type MvRow } from './apply';
+import { ActiveSchema } from './active-schema';
+import { applyExportOutcomes, applyMvBatch, applyPasswordOutcomes, applyRunEvents, storeOffset, storedOffsets, type Sql } from './store';
 
+export type Applier = (tx: Sql, schema: string, items: readonly BatchItem[]) => Promise<void>;
+
+/** Topic (without prefix) → what applies its messages. */
+export const APPLIERS: Record<string, { type: MessageType; apply: Applier }> = {
+  [TOPICS.mvEvents.name]: { type: 'mv.object.changed', apply: applyMvBatch },
+  [TOPICS.runEvents.name]: { type: 'run.event', apply: applyRunEvents },
+  [TOPICS.exportOutcomes.name]: { type: 'export.outcome', apply: applyExportOutcomes },
+  [TOPICS.passwordOutcomes.name]: { type: 'password.outcome', apply: applyPasswordOutcomes },
+};
 
 /**
- * Applies MV events to the read model. Each event's rows and the consumed offset are written in
- * one PostgreSQL transaction (style.md §6); on partition assignment the consumer seeks to the
- * offsets stored here, so Kafka's committed offset is only an optimisation.
+ * Applies one batch of one partition to the read model in `schema`: the rows and the consumed
+ * offset in one PostgreSQL transaction (style.md §6). Messages at or beyond `until` (a replay's
+ * end) are left alone and the stored offset stops there.
+ */
+export async function applyBatch(
+  db: DataSource,
+  schema: string,
+  prefix: string,
+  items: readonly BatchItem[],
+  batch: { topic: string; partition: number; lastOffset: string },
+  until?: bigint,
+): Promise<void> {
+  const applier = APPLIERS[batch.topic.slice(prefix.length)];
+  if (!applier) throw new Error(`no applier for topic ${batch.topic}`);
+  const inRange = until === undefined ? items : items.filter((i) => BigInt(i.ctx.offset) < until);
+  let next = BigInt(batch.lastOffset) + 1n;
+  if (until !== undefined && next > until) next = until;
+  await db.transaction(async (tx) => {
+    await applier.apply(tx, schema, inRange);
+    await storeOffset(tx, schema, batch.topic, batch.partition, next.toString());
+  });
+}
+
+/**
+ * Keeps the live read model up to date: one consumer for the MV event stream (the log the MV
+ * tables are a function of) and one for run events, export and password outcomes. Both apply
+ * whole fetched batches (batch inserts, no per-row round trips) and, on every partition
+ * assignment, seek to the offsets stored with the rows, so Kafka's committed offset is only an
+ * optimisation. A replay's switch-over stops and restarts them.
  */
 @Injectable()
 export class Projector implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly topic: string;
-  private loop?: ConsumerLoop;
+  private loops: ConsumerLoop[] = [];
+  private paused = false;
 
   constructor(
     @Inject(CONFIG) private readonly config: ProjectionConfig,
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly db: DataSource,
+    private readonly active: ActiveSchema,
     private readonly readiness: Readiness,
-  ) {
-    this.topic = config.kafka.topicPrefix + TOPICS.mvEvents.name;
+  ) {}
+
+  topic(name: string): string {
+    return this.config.kafka.topicPrefix + name;
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.loop = new ConsumerLoop({
-      kafka: this.kafka,
-      groupId: this.config.kafka.groupId,
-      topics: [this.topic],
-      expectedTypes: ['mv.object.changed'],
-      fromBeginning: true,
-      logger: this.logger,
-      handle: (message, ctx) => this.apply(message as Message<'mv.object.changed'>, ctx),
-      onPartitionsAssigned: (assignment) => this.storedOffsets(assignment),
-    });
-    await this.loop.start();
-    this.readiness.register('mv-events-consumer', () => this.loop?.isRunning() ?? false);
+    await this.start();
+    this.readiness.register('read-model-consumers', () => this.paused || (this.loops.length > 0 && this.loops.every((l) => l.isRunning())));
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.loop?.stop();
+    await this.stop();
   }
 
-  private async storedOffsets(assignment: { topic: string; partitions: number[] }[]) {
-    const rows: { topic: string; kafka_partition: number; next_offset: string }[] = await this.db.query(
-      `SELECT topic, kafka_partition, next_offset FROM consumer_offset WHERE topic = ANY($1)`,
-      [assignment.map((a) => a.topic)],
+  /** Starts both consumers on the live schema. */
+  async start(): Promise<void> {
+    const groups: [string, string[]][] = [
+      [this.config.kafka.groupId, [TOPICS.mvEvents.name]],
+      [`${this.config.kafka.groupId}-ops`, [TOPICS.runEvents.name, TOPICS.exportOutcomes.name, TOPICS.passwordOutcomes.name]],
+    ];
+    const loops = groups.map(
+      ([groupId, names]) =>
+        new ConsumerLoop({
+          kafka: this.kafka,
+          groupId,
+          topics: names.map((n) => this.topic(n)),
+          expectedTypes: names.map((n) => APPLIERS[n]!.type),
+          fromBeginning: true,
+          logger: this.logger,
+          maxBatchSize: this.config.batchSize,
+          // Partitions hold disjoint objects (key = MV object id, connector/partition, export id):
+          // their batches may commit in parallel, so database round trips overlap with decoding.
+          partitionsConsumedConcurrently: 3,
+          handleBatch: (items, batch) => applyBatch(this.db, this.active.current, this.config.kafka.topicPrefix, items, batch),
+          handle: (message, ctx) => applyBatch(this.db, this.active.current, this.config.kafka.topicPrefix, [{ message, ctx }], { topic: ctx.topic, partition: ctx.partition, lastOffset: ctx.offset }),
+          onDeadLettered: (ctx) => storeOffset(this.db, this.active.current, ctx.topic, ctx.partition, (BigInt(ctx.offset) + 1n).toString()),
+          onPartitionsAssigned: async (assignment) => {
+            const stored = await storedOffsets(this.db, this.active.current, assignment.map((a) => a.topic));
+            const assigned = new Set(assignment.flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
+            return stored.filter((r) => assigned.has(`${r.topic}:${r.partition}`));
+          },
+        }),
     );
-    const assigned = new Set(assignment.flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
-    return rows
-      .filter((r) => assigned.has(`${r.topic}:${r.kafka_partition}`))
-      .map((r) => ({ topic: r.topic, partition: r.kafka_partition, offset: String(r.next_offset) }));
+    this.loops = loops;
+    for (const loop of loops) await loop.start();
+    this.paused = false;
   }
 
-  private async apply(event: Message<'mv.object.changed'>, ctx: ConsumeContext): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      const recorded = await tx.query(
-        `INSERT INTO mv_object_event (event_id, mv_object_id, version, change, correlation_id, occurred_at, kafka_partition, kafka_offset)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-        [event.eventId, event.data.mvObjectId, event.data.version, event.data.change, event.correlationId, event.occurredAt, ctx.partition, ctx.offset],
-      );
-      if (recorded.length > 0) {
-        const next = applyMvEvent(await this.load(tx, event.data.mvObjectId), event);
-        if (next) await this.save(tx, next);
-      }
-      await tx.query(
-        `INSERT INTO consumer_offset (topic, kafka_partition, next_offset) VALUES ($1, $2, $3)
-         ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = GREATEST(consumer_offset.next_offset, EXCLUDED.next_offset)`,
-        [ctx.topic, ctx.partition, (BigInt(ctx.offset) + 1n).toString()],
-      );
-    });
-  }
-
-  private async load(tx: EntityManager, id: string): Promise<MvRow | undefined> {
-    const rows = await tx.query(`SELECT * FROM mv_object WHERE id = $1 FOR UPDATE`, [id]);
-    const r = rows[0];
-    if (!r) return undefined;
-    return {
-      id: r.id,
-      objectType: r.object_type,
-      version: r.version,
-      deleted: r.deleted,
-      attributes: r.attributes,
-      connectors: r.connectors,
-      rulesVersion: r.rules_version,
-      lastEventId: r.last_event_id,
-      updatedAt: r.updated_at,
-    };
-  }
-
-  private async save(tx: EntityManager, row: MvRow): Promise<void> {
-    await tx.query(
-      `INSERT INTO mv_object (id, object_type, version, deleted, attributes, connectors, rules_version, last_event_id, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-       ON CONFLICT (id) DO UPDATE SET object_type = EXCLUDED.object_type, version = EXCLUDED.version, deleted = EXCLUDED.deleted,
-         attributes = EXCLUDED.attributes, connectors = EXCLUDED.connectors, rules_version = EXCLUDED.rules_version,
-         last_event_id = EXCLUDED.last_event_id, updated_at = EXCLUDED.updated_at`,
-      [row.id, row.objectType, row.version, row.deleted, JSON.stringify(row.attributes), JSON.stringify(row.connectors), row.rulesVersion, row.lastEventId, row.updatedAt],
-    );
+  /** Stops both consumers (the in-flight batch finishes and is stored). */
+  async stop(options: { pause?: boolean } = {}): Promise<void> {
+    this.paused = options.pause ?? false;
+    const loops = this.loops;
+    this.loops = [];
+    for (const loop of loops) await loop.stop();
   }
 }
