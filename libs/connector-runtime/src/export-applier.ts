@@ -91,7 +91,7 @@ export class ExportApplier {
   private async apply(command: ExportCommandV1, cause: Message | null): Promise<ExportOutcomeV1['status']> {
     const capability = this.o.connector.capabilities.export;
     const operation = toOperation(command);
-    const release = await this.o.driver.lockPartition(command.partition, this.o.lockWaitMs ?? 10 * 60_000);
+    const release = await this.o.driver.lockPartition(command.partition, this.o.lockWaitMs ?? 10 * 60_000, `export ${command.op}`);
     let outcome: Omit<ExportOutcomeV1, 'attempt'>;
     try {
       try {
