@@ -1,5 +1,6 @@
-import type { ConnectionTestResult, Connector, CsImage, ImportSink } from '@metaweave/connector-sdk';
+import type { ConnectionTestResult, Connector, CsImage, ExportOperation, ImportSink } from '@metaweave/connector-sdk';
 import { SamrBridge, SamrError, groupToCsImage, userToCsImage, type SamrConnectOptions, type SamrDomain } from '@metaweave/samr';
+import { Nt4Exporter, toConnectorError } from './nt4-export';
 
 export interface Nt4DomainOptions {
   readonly name: string;
@@ -10,8 +11,9 @@ export interface Nt4DomainOptions {
 
 /**
  * One Windows NT 4.0 domain as a connector, over MS-SAMR through Samba's client library: the fixed
- * schema (users and global groups), full import only (the SAM keeps no change log). The domain is
- * the partition. Protocol code only; the run-step driver does the rest.
+ * schema (users and global groups), full import (the SAM keeps no change log) and export. The
+ * domain is the partition. Protocol code only; the run driver, export applier and the domain
+ * lease do the rest (every call here runs under the domain's lease).
  */
 export class Nt4Domain implements Connector {
   readonly capabilities;
@@ -19,7 +21,10 @@ export class Nt4Domain implements Connector {
   private domain?: Promise<SamrDomain>;
 
   constructor(private readonly o: Nt4DomainOptions) {
-    this.capabilities = { fullImport: { fullImport: (p: string, sink: ImportSink) => this.fullImport(p, sink) } } as const;
+    this.capabilities = {
+      fullImport: { fullImport: (p: string, sink: ImportSink) => this.fullImport(p, sink) },
+      export: { apply: (p: string, op: ExportOperation) => this.export(p, op) },
+    } as const;
   }
 
   get name(): string {
@@ -53,6 +58,16 @@ export class Nt4Domain implements Connector {
 
   async dispose(): Promise<void> {
     await this.bridge?.close();
+  }
+
+  private async export(partition: string, op: ExportOperation): Promise<CsImage | null> {
+    let d: SamrDomain;
+    try {
+      d = await this.samr();
+    } catch (error) {
+      throw toConnectorError(error, `${op.op} of ${op.dn}`);
+    }
+    return new Nt4Exporter(d, partition).apply(op);
   }
 
   private async fullImport(partition: string, sink: ImportSink): Promise<{ watermark: null }> {
