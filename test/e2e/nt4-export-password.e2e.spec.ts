@@ -392,6 +392,21 @@ describe('NT4 export and passwords', () => {
     expect(lease.body.recent).toHaveLength(5);
   });
 
+  it('mw nt4 run / runs / lease and mw run nt4 reach the domain instance', async () => {
+    const mw = (...args: string[]) =>
+      execFileSync(process.execPath, [join(__dirname, '..', '..', 'tools', 'bin', 'mw.cjs'), ...args], { encoding: 'utf8', env: { ...process.env, [`MW_NT4_URL_${domainName()}`]: p.url('nt4-connector', '') } });
+    const run = JSON.parse(mw('run', 'nt4', 'full-import', '--domain', domainName())) as { status: string; step: string; partition: string };
+    expect(run).toMatchObject({ status: 'completed', step: 'full-import', partition: domainName() });
+    expect(JSON.parse(mw('nt4', 'run', 'export', '--url', p.url('nt4-connector', '')))).toMatchObject({ step: 'export', partition: domainName() });
+    const runs = mw('nt4', 'runs', '--url', p.url('nt4-connector', ''));
+    expect(runs).toMatch(new RegExp(`${domainName()}\\s+full-import\\s+completed`));
+    expect(runs).toMatch(/lease nt4-\w+\/\w+: free; 0 waiting/);
+    const lease = mw('nt4', 'lease', '--url', p.url('nt4-connector', ''), '-n', '50');
+    expect(lease).toMatch(/full-import/);
+    expect(lease).toMatch(/export add/); // the Export step retried the pending (refused) adds, each under the lease
+    expect(() => mw('nt4', 'run', 'delta-import', '--url', p.url('nt4-connector', ''))).toThrow(/full-import, export/);
+  });
+
   it('leaves no password in logs, spans, topics (outcomes, commands, dead letters) or the database', async () => {
     // give the relays a moment to publish everything the last test enqueued
     await waitFor('outbox drained', async () => {
