@@ -77,8 +77,8 @@ export class Nt4Domain implements Connector {
     // EnumDomainUsers, not QueryDisplayInfo: Samba serves display information from a cached
     // snapshot that may miss recent changes (libs/samr README).
     const users = await d.enumerateUsers();
-    for (let i = 0; i < users.length; i += size) {
-      const batch = await d.getUsers(users.slice(i, i + size).map((u) => u.rid));
+    // Read the next batch while the previous one is staged: the bridge reads, PostgreSQL writes.
+    for await (const batch of prefetched(users, size, (slice) => d.getUsers(slice.map((u) => u.rid)))) {
       const images: CsImage[] = [];
       for (const item of batch) {
         if (item.ok) images.push(userToCsImage(item.value, ctx));
@@ -102,5 +102,20 @@ export class Nt4Domain implements Connector {
       await sink.page(images);
     }
     return { watermark: null };
+  }
+}
+
+/** Yields `read(batch)` for each batch of `items`, with the read of the next batch already under way. */
+async function* prefetched<T, R>(items: readonly T[], size: number, read: (batch: readonly T[]) => Promise<R>): AsyncGenerator<R> {
+  const start = (i: number) => {
+    const p = read(items.slice(i, i + size));
+    p.catch(() => undefined); // awaited below; not an unhandled rejection while the consumer stages
+    return p;
+  };
+  let next = items.length > 0 ? start(0) : null;
+  for (let i = 0; next; i += size) {
+    const current = next;
+    next = i + size < items.length ? start(i + size) : null;
+    yield await current;
   }
 }
