@@ -421,6 +421,7 @@ describe('NT4 export and passwords', () => {
     // positive controls: the corpora do hold what was logged, published and stored about these commands
     expect(logs).toContain(`${prefix}rp`);
     expect(topics).toContain(`${prefix}rp`);
+    expect(spans).toContain(TOPICS.passwordCommands.name);
     expect(dump).toMatch(new RegExp(`password_command[\\s\\S]*${prefix}rp`));
     expect(used.size).toBeGreaterThan(200); // every distinct clear password of this file
     const hits: string[] = [];
