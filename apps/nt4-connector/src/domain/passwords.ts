@@ -110,12 +110,24 @@ export class PasswordApplier {
       }
       // 'received': an earlier delivery stopped before finishing; apply it now (at least once).
     }
-    const { result, text } = await this.execute(c);
-    this.o.logger.info({ commandId: c.commandId, operationId: c.operationId, op: c.op, account: `${c.domain}\\${c.accountName}`, result }, 'password command done');
-    await this.emit(c, result, text, message, true);
+    const finish = async (result: PasswordResult, text: string | null) => {
+      this.o.logger.info({ commandId: c.commandId, operationId: c.operationId, op: c.op, account: `${c.domain}\\${c.accountName}`, result }, 'password command done');
+      await this.emit(c, result, text, message, true);
+    };
+    const outcome = await this.execute(c, finish);
+    if (outcome) await finish(outcome.result, outcome.text);
   }
 
-  private async execute(c: PasswordCommandV1): Promise<{ result: PasswordResult; text: string | null }> {
+  /**
+   * Applies the command. Under the lease it re-checks that no other delivery of the same command
+   * (a redelivery after a consumer-group rebalance, on this or another replica) finished first, and
+   * records the result before letting the domain go — so one command id touches the account at
+   * most once even when two deliveries race. Returns the result to record, or null if recorded.
+   */
+  private async execute(
+    c: PasswordCommandV1,
+    finish: (result: PasswordResult, text: string | null) => Promise<void>,
+  ): Promise<{ result: PasswordResult; text: string | null } | null> {
     const domain = this.o.domain.partitions()[0]!;
     if (c.domain.toUpperCase() !== domain) return { result: 'ma-object-not-found', text: `this connector serves domain ${domain}, not ${c.domain}` };
     const remaining = () => Date.parse(c.expiresAt) - this.now();
@@ -129,21 +141,39 @@ export class PasswordApplier {
     const secrets = [secret.newPassword, secret.oldPassword];
     try {
       return await this.o.lease.with(domain, Math.min(this.o.lockWaitMs, remaining()), `password ${c.op}`, async () => {
-        if (remaining() <= 0) return { result: 'expired' as const, text: `the command expired at ${c.expiresAt} while it waited for the domain; not applied` };
-        const d = await this.o.domain.samr();
-        if (c.op === 'set') {
-          const rid = this.ridOf(c.anchor, d.description.domainSid);
-          if (rid === null) return { result: 'ma-object-not-found' as const, text: `${c.anchor} is not an account of domain ${domain}` };
-          const r = await d.setPassword(rid, secret.newPassword, { forceChangeAtNextLogon: c.forceChangeAtNextLogon, unlock: c.unlock });
-          const notes = [c.forceChangeAtNextLogon ? 'must change at next logon' : null, r.unlocked ? 'unlocked' : null].filter(Boolean);
-          return { result: 'success' as const, text: notes.length > 0 ? notes.join('; ') : null };
+        const [row] = await this.o.db.query(`SELECT status FROM ${this.s}.password_command WHERE command_id = $1`, [c.commandId]);
+        if (row?.status === 'done') {
+          this.o.logger.warn({ commandId: c.commandId }, 'another delivery of this password command finished first; not applied again');
+          return null;
         }
-        if (secret.oldPassword === undefined) return { result: 'undecryptable' as const, text: 'a change command must carry the old password' };
-        await d.changePassword(c.accountName, secret.oldPassword, secret.newPassword);
-        return { result: 'success' as const, text: null };
+        const r = await this.apply(c, secret, domain, remaining);
+        await finish(r.result, r.text);
+        return null;
       });
     } catch (error) {
       if (error instanceof RunInProgress) return { result: 'expired', text: `the command expired at ${c.expiresAt} while it waited for the domain's lease; not applied` };
+      // the database or the lease failed: the consumer loop retries the message (the secret is not in this error)
+      throw new Error(`password command ${c.commandId}: ${scrubSecrets((error as Error).message, secrets)}`);
+    }
+  }
+
+  /** The SAMR call itself; SAMR failures become results. Runs under the domain's lease. */
+  private async apply(c: PasswordCommandV1, secret: PasswordSecret, domain: string, remaining: () => number): Promise<{ result: PasswordResult; text: string | null }> {
+    if (remaining() <= 0) return { result: 'expired', text: `the command expired at ${c.expiresAt} while it waited for the domain; not applied` };
+    const secrets = [secret.newPassword, secret.oldPassword];
+    try {
+      const d = await this.o.domain.samr();
+      if (c.op === 'set') {
+        const rid = this.ridOf(c.anchor, d.description.domainSid);
+        if (rid === null) return { result: 'ma-object-not-found', text: `${c.anchor} is not an account of domain ${domain}` };
+        const r = await d.setPassword(rid, secret.newPassword, { forceChangeAtNextLogon: c.forceChangeAtNextLogon, unlock: c.unlock });
+        const notes = [c.forceChangeAtNextLogon ? 'must change at next logon' : null, r.unlocked ? 'unlocked' : null].filter(Boolean);
+        return { result: 'success', text: notes.length > 0 ? notes.join('; ') : null };
+      }
+      if (secret.oldPassword === undefined) return { result: 'undecryptable', text: 'a change command must carry the old password' };
+      await d.changePassword(c.accountName, secret.oldPassword, secret.newPassword);
+      return { result: 'success', text: null };
+    } catch (error) {
       if (error instanceof SamrError) {
         const status = error.ntStatus ?? error.status;
         return { result: passwordResultOf(error.status), text: scrubSecrets(`${status}: ${error.message}`, secrets) };
