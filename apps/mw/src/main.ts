@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { api, urls } from './api';
 import { registerCommandModules } from './commands';
+import { runNt4 } from './commands/nt4';
 import { firstSync, runStep, seedDemoDirectory } from './demo';
 import { SERVICES, isReady, logFile, serviceSpec, servicePid, startService, stopService, waitReady } from './services';
 import { stackEnv, stackScript } from './workspace';
@@ -96,11 +97,14 @@ program
 
 program
   .command('run <connector> <step>')
-  .description('start a run step and wait for it, e.g. `mw run exchange full-import --partition SiteA`')
-  .requiredOption('-p, --partition <partition>', 'partition (Exchange site)')
-  .action(async (connector: string, step: string, opts: { partition: string }) => {
+  .description('start a run step and wait for it, e.g. `mw run exchange full-import --partition SiteA`, `mw run nt4 full-import --domain CONTOSO`')
+  .option('-p, --partition <partition>', 'partition (Exchange site; required for exchange)')
+  .option('-d, --domain <domain>', 'NT4 domain (nt4; default: the one the instance serves)')
+  .action(async (connector: string, step: string, opts: { partition?: string; domain?: string }) => {
+    if (connector === 'nt4') return console.log(JSON.stringify(await runNt4(step, opts.domain ?? opts.partition), null, 2));
+    if (!opts.partition) throw new Error(`--partition <site> is required for mw run exchange`);
     if (connector !== 'exchange' || (step !== 'full-import' && step !== 'delta-import')) {
-      throw new Error(`supported today: mw run exchange full-import|delta-import --partition <site> (got ${connector} ${step})`);
+      throw new Error(`supported today: mw run exchange full-import|delta-import --partition <site>, mw run nt4 full-import|export [--domain D] (got ${connector} ${step})`);
     }
     console.log(JSON.stringify(await runStep(step, opts.partition), null, 2));
   });

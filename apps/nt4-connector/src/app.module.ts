@@ -4,6 +4,7 @@ import { RunsController } from './api/runs.controller';
 import { CONFIG, SERVICE_NAME, type Nt4Config } from './config';
 import { Runs } from './domain/runs';
 import { Init1732320000000 } from './migrations/1732320000000-init';
+import { LeaseAndPasswords1732400000000 } from './migrations/1732400000000-lease-and-passwords';
 
 @Module({})
 export class AppModule {
@@ -14,7 +15,7 @@ export class AppModule {
       controllers: [RunsController],
       providers: [
         { provide: CONFIG, useValue: config },
-        ...infrastructureProviders({ service: SERVICE_NAME, logger, kafka: config.kafka, database: { ...config.database, migrations: [Init1732320000000] } }),
+        ...infrastructureProviders({ service: SERVICE_NAME, logger, kafka: config.kafka, database: { ...config.database, migrations: [Init1732320000000, LeaseAndPasswords1732400000000] } }),
         ...outboxProviders({ service: SERVICE_NAME, ...config.database }),
         Runs,
       ],

@@ -123,9 +123,26 @@ export class ExportApplier {
   private async applyOutcome(command: ExportCommandV1, cause: Message | null): Promise<Omit<ExportOutcomeV1, 'attempt'>> {
     const capability = this.o.connector.capabilities.export;
     const operation = toOperation(command);
-    const release = await this.o.driver.lockPartition(command.partition, this.o.lockWaitMs ?? 10 * 60_000);
+    const release = await this.o.driver.lockPartition(command.partition, this.o.lockWaitMs ?? 10 * 60_000, `export ${command.op}`);
     let outcome: Omit<ExportOutcomeV1, 'attempt'>;
     try {
+      // Another delivery of this command (a redelivery after a rebalance while this one waited for
+      // the lease, possibly on another replica) may have applied it meanwhile: apply at most once.
+      const [current] = await this.o.db.query(`SELECT status FROM ${this.s}.export_state WHERE export_id = $1`, [command.exportId]);
+      if (current?.status === 'applied' || current?.status === 'not-reimported') {
+        this.o.logger.info({ exportId: command.exportId, status: current.status }, 'export applied by another delivery meanwhile; not applied again');
+        return {
+          exportId: command.exportId,
+          connector: command.connector,
+          partition: command.partition,
+          op: command.op,
+          anchor: command.anchor,
+          dn: command.dn,
+          status: current.status as ExportOutcomeV1['status'],
+          error: null,
+          notReimported: [],
+        };
+      }
       try {
         if (!capability) throw new ConnectorError('other', `connector ${this.o.connector.name} cannot export`);
         const readBack = await capability.apply(command.partition, operation);

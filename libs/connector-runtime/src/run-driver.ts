@@ -45,6 +45,15 @@ export class RunInProgress extends Error {
   }
 }
 
+/**
+ * Who decides that an operation may touch a partition, when the advisory lock of the driver is
+ * not enough (e.g. the NT4 connector's per-domain lease with its log). Resolves with the release
+ * function once the caller's turn has come; RunInProgress when `waitMs` passed first.
+ */
+export interface PartitionLease {
+  acquire(partition: string, waitMs: number, purpose: string): Promise<() => Promise<void>>;
+}
+
 export interface RunDriverOptions {
   readonly db: DataSource;
   /** The service's database schema (connector space tables and outbox live there). */
@@ -56,6 +65,8 @@ export interface RunDriverOptions {
   readonly logger: Logger;
   /** Objects staged per transaction. */
   readonly pageSize?: number;
+  /** Replaces the driver's own advisory lock; it must lock the same key (`connector/partition`). */
+  readonly lease?: PartitionLease;
   /**
    * Topic of run events (`run.event` v1). Default: `mw.run.events` with the prefix of `topic` when
    * `topic` ends in `mw.cs.changes` (so every connector publishes them without new options);
@@ -115,7 +126,7 @@ export class RunDriver {
     options: { record?: boolean; waitForLockMs?: number } = {},
   ): Promise<{ runId: string; done: Promise<RunRecord> }> {
     this.checkPartition(partition);
-    const release = await this.lockPartition(partition, options.waitForLockMs ?? 0);
+    const release = await this.lockPartition(partition, options.waitForLockMs ?? 0, step);
     const runId = randomUUID();
     const record = options.record ?? true;
     try {
@@ -144,7 +155,8 @@ export class RunDriver {
    * per connector partition, across every replica. Waits up to `waitMs`, then RunInProgress.
    * Resolves with the function that releases it.
    */
-  async lockPartition(partition: string, waitMs: number): Promise<() => Promise<void>> {
+  async lockPartition(partition: string, waitMs: number, purpose = 'run'): Promise<() => Promise<void>> {
+    if (this.o.lease) return this.o.lease.acquire(partition, waitMs, purpose);
     const lock = this.o.db.createQueryRunner();
     await lock.connect();
     const key = `${this.name}/${partition}`;

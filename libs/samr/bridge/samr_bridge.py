@@ -23,6 +23,7 @@ Run with the system interpreter: /usr/bin/python3 samr_bridge.py  (python3-samba
 package, invisible to a pyenv/venv python).
 """
 import base64
+import hashlib
 import errno
 import json
 import os
@@ -99,6 +100,8 @@ STATUS_NAMES = {}   # code -> NT_STATUS name
 CONNECTION_LOST = set()
 # Statuses of a failed connection attempt that say "try again later", not "you are wrong".
 UNREACHABLE = set()
+# A SetUserInfo2 level the server does not know (password levels fall back 26 -> 24 -> 23).
+LEVEL_UNSUPPORTED = set()
 
 
 def init_status_tables(ntstatus):
@@ -121,6 +124,10 @@ def init_status_tables(ntstatus):
         if name in STATUS_CODES:
             UNREACHABLE.add(STATUS_CODES[name])
     UNREACHABLE.discard(STATUS_CODES.get('NT_STATUS_INVALID_HANDLE'))
+    for name in ('NT_STATUS_INVALID_INFO_CLASS', 'NT_STATUS_RPC_ENUM_VALUE_OUT_OF_RANGE', 'NT_STATUS_NOT_SUPPORTED',
+                 'NT_STATUS_INVALID_LEVEL'):
+        if name in STATUS_CODES:
+            LEVEL_UNSUPPORTED.add(STATUS_CODES[name])
 
 
 def nt_code(e):
@@ -228,6 +235,22 @@ class Samba:
 
     def lstr(self, v):
         return self.lsa.String(v)
+
+    def crypt_password_ex(self, password, key):
+        """SAMPR_ENCRYPTED_USER_PASSWORD_NEW (MS-SAMR 2.2.6.22): the 516-byte buffer RC4-encrypted
+        with MD5(salt || session key), then the 16-byte clear salt (Samba's encode_rc4_passwd_buffer)."""
+        pw = password.encode('utf-16-le')
+        buf = os.urandom(512 - len(pw)) + pw + struct.pack('<I', len(pw))
+        salt = os.urandom(16)
+        rc4_key = hashlib.md5(salt + bytes(key)).digest()
+        self.crypto.set_relax_mode()
+        try:
+            enc = self.samba.arcfour_encrypt(rc4_key, buf)
+        finally:
+            self.crypto.set_strict_mode()
+        out = self.samr.CryptPasswordEx()
+        out.data = list(enc) + list(salt)
+        return out
 
     def crypt_password(self, password, key):
         """SAMPR_ENCRYPTED_USER_PASSWORD: random fill, UTF-16LE password at the end of 512 bytes,
@@ -537,9 +560,17 @@ class Session:
             self.conn.SetUserInfo2(uh, 21, self.user_info21(fields))
 
     def set_password(self, uh, password, expired, level):
+        """Admin reset through SetUserInfo2: level 26 (UserInternal5InformationNew: salted
+        RC4-MD5 buffer + PasswordExpired) first; a server without it (NT 4.0 before the level
+        existed) answers INVALID_INFO_CLASS / RPC_ENUM_VALUE_OUT_OF_RANGE and we fall back to 24,
+        then 23. Returns the level that was accepted."""
         S = self.S
         key = self.conn.session_key
-        if level == 24:
+        if level == 26:
+            info = S.samr.UserInfo26()
+            info.password = S.crypt_password_ex(password, key)
+            info.password_expired = 1 if expired else 0
+        elif level == 24:
             info = S.samr.UserInfo24()
             info.password = S.crypt_password(password, key)
             info.password_expired = 1 if expired else 0
@@ -550,12 +581,13 @@ class Session:
             info.info.password_expired = 1 if expired else 0
             info.password = S.crypt_password(password, key)
         else:
-            raise invalid('password level must be 23 or 24')
+            raise invalid('password level must be 26, 24 or 23')
         try:
             self.conn.SetUserInfo2(uh, level, info)
+            return level
         except S.NTSTATUSError as e:
-            if level == 24 and nt_code(e) == STATUS_CODES['NT_STATUS_INVALID_INFO_CLASS']:
-                return self.set_password(uh, password, expired, 23)
+            if level in (26, 24) and nt_code(e) in LEVEL_UNSUPPORTED:
+                return self.set_password(uh, password, expired, 24 if level == 26 else 23)
             raise
 
     def current_acb(self, uh):
@@ -845,7 +877,7 @@ class Bridge:
                 s.conn.SetUserInfo2(uh, 21, info21)
             if password is not None:
                 step = 'password'
-                s.set_password(uh, password, opt(args, 'forceChangeAtNextLogon', False, bool), opt(args, 'passwordLevel', 24, int))
+                s.set_password(uh, password, opt(args, 'forceChangeAtNextLogon', False, bool), opt(args, 'passwordLevel', 26, int))
             step = 'acb'
             s.set_user_fields(uh, {'acb': acb})
         except Exception as e:
@@ -903,7 +935,7 @@ class Bridge:
         check_password(password)
         uh = s.open_user(rid)
         try:
-            s.set_password(uh, password, opt(args, 'forceChangeAtNextLogon', False, bool), opt(args, 'level', 24, int))
+            level = s.set_password(uh, password, opt(args, 'forceChangeAtNextLogon', False, bool), opt(args, 'level', 26, int))
             unlocked = False
             if opt(args, 'unlock', False, bool):
                 acb = s.current_acb(uh)
@@ -914,7 +946,7 @@ class Bridge:
         finally:
             s.close(uh)
         return {'rid': rid, 'passwordLastSet': str(q.last_password_change), 'passwordExpired': bool(q.password_expired),
-                'acb': q.acct_flags, 'unlocked': unlocked}
+                'acb': q.acct_flags, 'unlocked': unlocked, 'level': level}
 
     def op_changePassword(self, s, args):
         """SamrUnicodeChangePasswordUser2 (opnum 55; NT 4.0 and later): the new password encrypted

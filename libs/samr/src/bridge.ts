@@ -631,11 +631,14 @@ export class SamrDomain {
     await this.call('removeMember', { groupRid, userRid });
   }
 
-  /** Administrative reset: SetUserInfo2 level 24 (23 as fallback), RC4 with the session key. */
+  /**
+   * Administrative reset: SetUserInfo2 level 26 (salted RC4-MD5 with the session key), falling
+   * back to 24 and 23 (RC4 with the session key) on a server without the level; `level` says which.
+   */
   async setPassword(rid: number, password: string, options: SetPasswordOptions = {}): Promise<SetPasswordResult> {
-    const r = await this.call<{ rid: number; passwordLastSet: string; passwordExpired: boolean; acb: number; unlocked: boolean }>(
+    const r = await this.call<{ rid: number; passwordLastSet: string; passwordExpired: boolean; acb: number; unlocked: boolean; level: number }>(
       'setPassword',
-      { rid, password, forceChangeAtNextLogon: options.forceChangeAtNextLogon ?? false, unlock: options.unlock ?? false, level: options.level ?? 24 },
+      { rid, password, forceChangeAtNextLogon: options.forceChangeAtNextLogon ?? false, unlock: options.unlock ?? false, level: options.level ?? 26 },
       { secrets: [password] },
     );
     return { ...r, passwordLastSet: BigInt(r.passwordLastSet) };

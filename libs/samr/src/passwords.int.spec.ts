@@ -33,7 +33,8 @@ describe('SAMR passwords (live Samba)', () => {
     const u = await domain.createUser({ accountName: `${prefix}reset`, password: pw('old') });
     const before = u.passwordLastSet;
     const r = await domain.setPassword(u.rid, pw('new'));
-    expect(r).toMatchObject({ rid: u.rid, passwordExpired: false, unlocked: false });
+    // level 26 (SAMPR_ENCRYPTED_USER_PASSWORD_NEW, salted RC4-MD5) is what Samba accepts first
+    expect(r).toMatchObject({ rid: u.rid, passwordExpired: false, unlocked: false, level: 26 });
     expect(r.passwordLastSet).toBeGreaterThanOrEqual(before);
     expect(await domain.verifyLogon(`${prefix}reset`, pw('new'))).toMatchObject({ ok: true });
     expect(await domain.verifyLogon(`${prefix}reset`, pw('old'))).toMatchObject({ ok: false, status: 'LOGON_FAILURE' });
@@ -51,10 +52,12 @@ describe('SAMR passwords (live Samba)', () => {
     expect(await domain.verifyLogon(`${prefix}force`, pw('f2'))).toMatchObject({ ok: true });
   });
 
-  it('sets through level 23 as well (the fallback for servers without level 24)', async () => {
+  it('sets through levels 24 and 23 as well (the fallbacks for servers without level 26)', async () => {
     const u = await domain.createUser({ accountName: `${prefix}lvl23`, password: pw('a') });
-    await domain.setPassword(u.rid, pw('b'), { level: 23 });
+    expect(await domain.setPassword(u.rid, pw('b'), { level: 23 })).toMatchObject({ level: 23 });
     expect(await domain.verifyLogon(`${prefix}lvl23`, pw('b'))).toMatchObject({ ok: true });
+    expect(await domain.setPassword(u.rid, pw('c'), { level: 24, forceChangeAtNextLogon: true })).toMatchObject({ level: 24, passwordExpired: true });
+    expect(await domain.verifyLogon(`${prefix}lvl23`, pw('c'))).toMatchObject({ ok: false, ntStatus: 'NT_STATUS_PASSWORD_MUST_CHANGE' });
   });
 
   it('changes a password when the user proves the old one (SamrUnicodeChangePasswordUser2)', async () => {

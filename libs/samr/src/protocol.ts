@@ -284,8 +284,8 @@ export interface SetPasswordOptions {
   readonly forceChangeAtNextLogon?: boolean;
   /** Clears ACB_AUTOLOCK (and with it the bad password count). */
   readonly unlock?: boolean;
-  /** SetUserInfo2 level: 24 (default; falls back to 23 when the server lacks it) or 23. */
-  readonly level?: 23 | 24;
+  /** SetUserInfo2 level to start with: 26 (default), 24 or 23; a server lacking it gets the next lower one. */
+  readonly level?: 23 | 24 | 26;
 }
 
 export interface SetPasswordResult {
@@ -294,6 +294,8 @@ export interface SetPasswordResult {
   readonly passwordExpired: boolean;
   readonly acb: number;
   readonly unlocked: boolean;
+  /** The SetUserInfo2 level the server accepted. */
+  readonly level: number;
 }
 
 /** Whether a password works. Authentication outcomes are values; infrastructure failures throw. */

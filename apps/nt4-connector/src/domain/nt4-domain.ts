@@ -1,5 +1,6 @@
-import type { ConnectionTestResult, Connector, CsImage, ImportSink } from '@metaweave/connector-sdk';
+import type { ConnectionTestResult, Connector, CsImage, ExportOperation, ImportSink } from '@metaweave/connector-sdk';
 import { SamrBridge, SamrError, groupToCsImage, userToCsImage, type SamrConnectOptions, type SamrDomain } from '@metaweave/samr';
+import { Nt4Exporter, toConnectorError } from './nt4-export';
 
 export interface Nt4DomainOptions {
   readonly name: string;
@@ -10,8 +11,9 @@ export interface Nt4DomainOptions {
 
 /**
  * One Windows NT 4.0 domain as a connector, over MS-SAMR through Samba's client library: the fixed
- * schema (users and global groups), full import only (the SAM keeps no change log). The domain is
- * the partition. Protocol code only; the run-step driver does the rest.
+ * schema (users and global groups), full import (the SAM keeps no change log) and export. The
+ * domain is the partition. Protocol code only; the run driver, export applier and the domain
+ * lease do the rest (every call here runs under the domain's lease).
  */
 export class Nt4Domain implements Connector {
   readonly capabilities;
@@ -19,7 +21,10 @@ export class Nt4Domain implements Connector {
   private domain?: Promise<SamrDomain>;
 
   constructor(private readonly o: Nt4DomainOptions) {
-    this.capabilities = { fullImport: { fullImport: (p: string, sink: ImportSink) => this.fullImport(p, sink) } } as const;
+    this.capabilities = {
+      fullImport: { fullImport: (p: string, sink: ImportSink) => this.fullImport(p, sink) },
+      export: { apply: (p: string, op: ExportOperation) => this.export(p, op) },
+    } as const;
   }
 
   get name(): string {
@@ -55,6 +60,16 @@ export class Nt4Domain implements Connector {
     await this.bridge?.close();
   }
 
+  private async export(partition: string, op: ExportOperation): Promise<CsImage | null> {
+    let d: SamrDomain;
+    try {
+      d = await this.samr();
+    } catch (error) {
+      throw toConnectorError(error, `${op.op} of ${op.dn}`);
+    }
+    return new Nt4Exporter(d, partition).apply(op);
+  }
+
   private async fullImport(partition: string, sink: ImportSink): Promise<{ watermark: null }> {
     const d = await this.samr();
     const ctx = { domain: partition, domainSid: d.description.domainSid };
@@ -62,8 +77,8 @@ export class Nt4Domain implements Connector {
     // EnumDomainUsers, not QueryDisplayInfo: Samba serves display information from a cached
     // snapshot that may miss recent changes (libs/samr README).
     const users = await d.enumerateUsers();
-    for (let i = 0; i < users.length; i += size) {
-      const batch = await d.getUsers(users.slice(i, i + size).map((u) => u.rid));
+    // Read the next batch while the previous one is staged: the bridge reads, PostgreSQL writes.
+    for await (const batch of prefetched(users, size, (slice) => d.getUsers(slice.map((u) => u.rid)))) {
       const images: CsImage[] = [];
       for (const item of batch) {
         if (item.ok) images.push(userToCsImage(item.value, ctx));
@@ -87,5 +102,20 @@ export class Nt4Domain implements Connector {
       await sink.page(images);
     }
     return { watermark: null };
+  }
+}
+
+/** Yields `read(batch)` for each batch of `items`, with the read of the next batch already under way. */
+async function* prefetched<T, R>(items: readonly T[], size: number, read: (batch: readonly T[]) => Promise<R>): AsyncGenerator<R> {
+  const start = (i: number) => {
+    const p = read(items.slice(i, i + size));
+    p.catch(() => undefined); // awaited below; not an unhandled rejection while the consumer stages
+    return p;
+  };
+  let next = items.length > 0 ? start(0) : null;
+  for (let i = 0; next; i += size) {
+    const current = next;
+    next = i + size < items.length ? start(i + size) : null;
+    yield await current;
   }
 }
