@@ -13,6 +13,8 @@ export interface RunServiceOptions {
   readonly name: string;
   readonly logLevel: string;
   readonly http: { readonly port: number; readonly host: string };
+  /** Serve HTTPS instead of HTTP with this key and certificate (PEM). */
+  readonly tls?: { readonly key: Buffer; readonly cert: Buffer };
   /** Builds the root module; called after telemetry started so instrumentations see every require. */
   readonly module: (logger: Logger) => Promise<unknown>;
   /** Called last on shutdown, after the app closed (e.g. flush telemetry). */
@@ -26,7 +28,11 @@ export interface RunServiceOptions {
 export async function runService(options: RunServiceOptions): Promise<ServiceHandle> {
   const logger = createLogger(options.name, options.logLevel);
   const rootModule = await options.module(logger);
-  const app = await NestFactory.create(rootModule as never, { logger: new PinoNestLogger(logger), abortOnError: false });
+  const app = await NestFactory.create(rootModule as never, {
+    logger: new PinoNestLogger(logger),
+    abortOnError: false,
+    ...(options.tls ? { httpsOptions: { key: options.tls.key, cert: options.tls.cert } } : {}),
+  });
   // No app.enableShutdownHooks(): given no signals Nest listens to all of them and would close the
   // app a second time next to ours (our handler orders drain → close → telemetry flush → exit).
   let closing = false;
@@ -52,7 +58,7 @@ export async function runService(options: RunServiceOptions): Promise<ServiceHan
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   await app.listen(options.http.port, options.http.host);
-  logger.info({ port: options.http.port, host: options.http.host }, `${options.name} listening`);
+  logger.info({ port: options.http.port, host: options.http.host, tls: options.tls !== undefined }, `${options.name} listening`);
   return { app, logger };
 }
 

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { PASSWORD_RESULTS, type PasswordOutcomeV1, type PasswordResult } from '@metaweave/contracts';
+import { enqueueOutbox } from '@metaweave/messaging';
+import { sealPassword } from '@metaweave/secrets';
+import { DataSource } from 'typeorm';
+import { CONFIG, SERVICE_NAME, type Nt4Target, type PasswordServiceConfig } from '../config';
+import { RoutingView } from '../routing/routing-view';
+import { planOperation, type PasswordSecretInput, type PlannedOperation, type TargetRef } from './plan';
+import { operationStatus, targetView, type OperationStatus, type StoredTarget, type TargetView } from './status';
+
+export interface OperationView {
+  readonly operationId: string;
+  readonly op: 'set' | 'change';
+  readonly status: OperationStatus;
+  readonly mvObjectId: string | null;
+  readonly requestedBy: string;
+  readonly requestedAt: string;
+  readonly forceChangeAtNextLogon: boolean;
+  readonly unlock: boolean;
+  readonly targets: readonly TargetView[];
+}
+
+/** An outcome that cannot belong to any command this service sent (dead-lettered, not retried). */
+export class UnknownCommandOutcome extends Error {
+  readonly retriable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnknownCommandOutcome';
+  }
+}
+
+/**
+ * Password operations: plans them (one sealed command per target account), stores the operation
+ * and its targets (never the secret) and enqueues the sealed commands in the outbox in ONE
+ * transaction; completes targets from outcome events; reports status.
+ */
+@Injectable()
+export class Operations {
+  private readonly connectors: ReadonlyMap<string, Nt4Target>;
+  private readonly schema: string;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: PasswordServiceConfig,
+    private readonly db: DataSource,
+    private readonly routing: RoutingView,
+    @Inject('CLOCK') private readonly clock: () => Date,
+  ) {
+    this.connectors = new Map(config.connectors.map((c) => [c.connector, c]));
+    this.schema = config.database.schema;
+  }
+
+  async setPassword(
+    requestedBy: string,
+    mvObjectId: string,
+    options: { targets?: readonly TargetRef[]; forceChangeAtNextLogon: boolean; unlock: boolean },
+    secret: PasswordSecretInput,
+  ): Promise<OperationView> {
+    const route = await this.routing.get(mvObjectId);
+    const plan = planOperation({ op: 'set', mvObjectId, route, ...options }, secret, this.context(requestedBy));
+    return this.persist(plan);
+  }
+
+  async changePassword(requestedBy: string, connector: string, anchor: string, secret: Required<PasswordSecretInput>): Promise<OperationView> {
+    const owners = await this.routing.owners(connector, anchor);
+    const plan = planOperation({ op: 'change', connector, anchor, owners }, secret, this.context(requestedBy));
+    return this.persist(plan);
+  }
+
+  async get(operationId: string): Promise<OperationView | undefined> {
+    const ops = await this.db.query(`SELECT * FROM password_operation WHERE id = $1`, [operationId]);
+    const op = ops[0];
+    if (!op) return undefined;
+    const rows = await this.db.query(`SELECT * FROM password_target WHERE operation_id = $1 ORDER BY connector, anchor`, [operationId]);
+    const now = this.clock();
+    const targets = rows.map((r: Record<string, unknown>) => targetView(storedTarget(r), now, this.config.outcomeGraceMs));
+    return {
+      operationId: op.id,
+      op: op.op,
+      status: operationStatus(targets),
+      mvObjectId: op.mv_object_id,
+      requestedBy: op.requested_by,
+      requestedAt: iso(op.requested_at)!,
+      forceChangeAtNextLogon: op.force_change,
+      unlock: op.unlock,
+      targets,
+    };
+  }
+
+  /**
+   * Records the outcome of one command. A redelivered outcome changes nothing (first outcome wins).
+   * An outcome naming a command this service never sent, or contradicting it, is refused.
+   */
+  async applyOutcome(outcome: PasswordOutcomeV1): Promise<'applied' | 'duplicate'> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query(`SELECT operation_id, connector, anchor, result FROM password_target WHERE command_id = $1 FOR UPDATE`, [outcome.commandId]);
+      const t = rows[0];
+      if (!t) throw new UnknownCommandOutcome(`outcome for command ${outcome.commandId} (operation ${outcome.operationId}), which this password service did not send`);
+      if (t.operation_id !== outcome.operationId || t.connector !== outcome.connector || t.anchor !== outcome.anchor) {
+        throw new UnknownCommandOutcome(`outcome for command ${outcome.commandId} names ${outcome.connector}/${outcome.anchor} in operation ${outcome.operationId}, but the command was sent to ${t.connector}/${t.anchor} in operation ${t.operation_id}`);
+      }
+      if (t.result !== null) return 'duplicate';
+      await tx.query(`UPDATE password_target SET result = $2, message = $3, completed_at = $4 WHERE command_id = $1`, [
+        outcome.commandId,
+        outcome.result,
+        outcome.message,
+        outcome.completedAt,
+      ]);
+      return 'applied';
+    });
+  }
+
+  private context(requestedBy: string) {
+    return {
+      operationId: randomUUID(),
+      requestedBy,
+      now: this.clock(),
+      commandTtlMs: this.config.commandTtlMs,
+      connectors: this.connectors,
+      newId: randomUUID,
+      source: SERVICE_NAME,
+      topicPrefix: this.config.kafka.topicPrefix,
+      seal: (secret: PasswordSecretInput, recipient: Nt4Target, command: Parameters<typeof sealPassword>[2]) =>
+        sealPassword(secret.oldPassword === undefined ? { newPassword: secret.newPassword } : { newPassword: secret.newPassword, oldPassword: secret.oldPassword }, recipient, command),
+    };
+  }
+
+  private async persist(plan: PlannedOperation): Promise<OperationView> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO password_operation (id, op, mv_object_id, requested_by, requested_at, force_change, unlock) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [plan.operationId, plan.op, plan.mvObjectId, plan.requestedBy, plan.requestedAt, plan.forceChangeAtNextLogon, plan.unlock],
+      );
+      for (const t of plan.targets) {
+        await tx.query(
+          `INSERT INTO password_target (command_id, operation_id, connector, domain, anchor, account_name, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [t.commandId, plan.operationId, t.connector, t.domain, t.anchor, t.accountName, t.expiresAt],
+        );
+      }
+      await enqueueOutbox((sql, params) => tx.query(sql, params), this.schema, plan.commands);
+    });
+    return (await this.get(plan.operationId))!;
+  }
+}
+
+function iso(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  return v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString();
+}
+
+function storedTarget(r: Record<string, unknown>): StoredTarget {
+  const result = r['result'] as string | null;
+  return {
+    commandId: r['command_id'] as string,
+    connector: r['connector'] as string,
+    domain: r['domain'] as string,
+    anchor: r['anchor'] as string,
+    accountName: r['account_name'] as string,
+    expiresAt: iso(r['expires_at'])!,
+    result: result && (PASSWORD_RESULTS as readonly string[]).includes(result) ? (result as PasswordResult) : result ? 'failed' : null,
+    message: (r['message'] as string | null) ?? null,
+    completedAt: iso(r['completed_at']),
+  };
+}
