@@ -42,7 +42,7 @@ export class PasswordController {
   async set(@Param('mvObjectId') mvObjectId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Headers): Promise<OperationView> {
     if (!UUID.test(mvObjectId)) throw problem(400, 'invalid-person-id', 'Bad Request', `'${mvObjectId.slice(0, 80)}' is not a metaverse object id (a UUID)`);
     const parsed = setPasswordBodySchema.safeParse(body);
-    if (!parsed.success) throw invalidBody(describeIssues(parsed.error));
+    if (!parsed.success) throw invalidBody(describeIssues(parsed.error, setPasswordBodySchema));
     const { newPassword, targets, forceChangeAtNextLogon, unlock } = parsed.data;
     const view = await refusalsAsProblems(() =>
       this.operations.setPassword(req.principal!.subject, mvObjectId.toLowerCase(), { ...(targets ? { targets } : {}), forceChangeAtNextLogon, unlock }, { newPassword }),
@@ -57,7 +57,7 @@ export class PasswordController {
   async change(@Param('connector') connector: string, @Param('anchor') anchor: string, @Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Headers): Promise<OperationView> {
     const principal = await this.authenticate(req);
     const parsed = changePasswordBodySchema.safeParse(body);
-    if (!parsed.success) throw invalidBody(describeIssues(parsed.error));
+    if (!parsed.success) throw invalidBody(describeIssues(parsed.error, changePasswordBodySchema));
     const view = await refusalsAsProblems(() => this.operations.changePassword(principal.subject, connector, anchor, parsed.data));
     res.setHeader('location', `/api/v1/operations/${view.operationId}`);
     return view;

@@ -32,11 +32,18 @@ export const changePasswordBodySchema = z
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Issues as safe text: "path: message" — zod's messages name the expectation, not the value. */
-export function describeIssues(error: z.ZodError): string[] {
+/**
+ * Issues as safe text: "path: message" — zod's messages name the expectation, not the value.
+ * Unknown field names are not echoed either (a misplaced password could be one): the allowed
+ * fields are named instead.
+ */
+export function describeIssues(error: z.ZodError, schema?: z.ZodObject): string[] {
   return error.issues.map((i) => {
     const path = i.path.length ? i.path.map(String).join('.') : '(body)';
-    if (i.code === 'unrecognized_keys') return `${path}: unknown field(s) ${i.keys.map((k) => `'${k.slice(0, 40)}'`).join(', ')}`;
+    if (i.code === 'unrecognized_keys') {
+      const allowed = i.path.length === 0 && schema ? `; allowed: ${Object.keys(schema.shape).join(', ')}` : '';
+      return `${path}: ${i.keys.length} unknown field(s)${allowed}`;
+    }
     return `${path}: ${i.message}`;
   });
 }
