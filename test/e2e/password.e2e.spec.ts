@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { TokenIssuer, generateSigningKeyPair, type Role } from '@metaweave/auth'
 import { decodeMessage, TOPICS, type Message, type MvConnectorLink, type PasswordCommandV1, type PasswordOutcomeV1, type PasswordResult } from '@metaweave/contracts';
 import { createKafka, MessageProducer } from '@metaweave/messaging';
 import { generateRecipientKeyPair, openPassword, SealedSecretError } from '@metaweave/secrets';
-import { waitFor } from '@metaweave/testing';
+import { REPO_ROOT, waitFor } from '@metaweave/testing';
 import type { Consumer, Kafka } from 'kafkajs';
 import { Pipeline } from './harness';
 
@@ -43,6 +43,7 @@ const PASSWORDS = {
   malformed: `Mf-${p.suffix}-6^`,
   refused: `Refused-${p.suffix}-Gg7&`,
   forged: `Forged-${p.suffix}-Hh8*`,
+  cli: `Cli-Pw-${p.suffix}-Ii9(`,
 };
 const responses: string[] = [];
 const commands: { key: string; value: Buffer; message: Message<'password.command'> }[] = [];
@@ -310,6 +311,27 @@ describe('password service', () => {
     expect(r.status).toBe(200);
     expect(Object.keys(r.body.paths)).toEqual(['/api/v1/persons/{mvObjectId}/password', '/api/v1/accounts/{connector}/{anchor}/password/change', '/api/v1/operations/{id}']);
     expect(r.body.paths['/api/v1/persons/{mvObjectId}/password'].post.requestBody.content['application/json'].schema.required).toEqual(['newPassword']);
+  });
+
+  it('mw password set reads the password from stdin (never argv), waits for the outcome and prints it', async () => {
+    const cli = spawn(process.execPath, ['-r', join(REPO_ROOT, 'tools', 'bin', 'register-paths.cjs'), join(REPO_ROOT, 'dist', 'apps', 'mw', 'src', 'main.js'), 'password', 'set', PERSON, '--force-change', '--wait'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env['PATH'] ?? '', MW_PASSWORD_URL: p.url('password-service', ''), MW_TOKEN: await token('cli-operator', ['password-set']) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    cli.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
+    cli.stdin.end(`${PASSWORDS.cli}\n`);
+    const cmd = await waitFor('the CLI’s command', () => commands.find((c) => c.message.data.requestedBy === 'cli-operator'));
+    expect(openPassword(cmd.message.data, [contoso])).toEqual({ newPassword: PASSWORDS.cli });
+    expect(cmd.message.data.forceChangeAtNextLogon).toBe(true);
+    await publishOutcome(cmd.message.data, 'success', null);
+    expect(await exited).toBe(0);
+    expect(out).toContain(`operation ${cmd.message.data.operationId}: set succeeded (person ${PERSON}), requested by cli-operator`);
+    expect(out).toContain(`CONTOSO\\pwtest (nt4-contoso ${SID}): success`);
+    responses.push(out);
   });
 
   it('leaks no password: not in its log, any topic, the spans, its database or an HTTP response', async () => {

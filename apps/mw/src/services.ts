@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { passwordServiceDevEnv } from './commands/password';
 import { DATA_DIR, ROOT, stackEnv } from './workspace';
 
 export interface ServiceSpec {
@@ -38,7 +39,12 @@ export const PORTS = {
 export const SERVICES: readonly ServiceSpec[] = [
   { name: 'projection-service', port: PORTS['projection-service'], env: (s) => common('projection-service', PORTS['projection-service'], s) },
   { name: 'join-engine', port: PORTS['join-engine'], env: (s) => common('join-engine', PORTS['join-engine'], s) },
-  { name: 'password-service', port: PORTS['password-service'], env: (s) => common('password-service', PORTS['password-service'], s) },
+  {
+    name: 'password-service',
+    port: PORTS['password-service'],
+    // Dev keys under .mw/keys/ (apps/mw/src/commands/password.ts): token signing key, NT4 connector key.
+    env: (s) => ({ ...common('password-service', PORTS['password-service'], s), ...passwordServiceDevEnv(s) }),
+  },
   {
     name: 'nt4-connector',
     port: PORTS['nt4-connector'],
