@@ -131,15 +131,26 @@ export class Operations {
         `INSERT INTO password_operation (id, op, mv_object_id, requested_by, requested_at, force_change, unlock) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
         [plan.operationId, plan.op, plan.mvObjectId, plan.requestedBy, plan.requestedAt, plan.forceChangeAtNextLogon, plan.unlock],
       );
-      for (const t of plan.targets) {
-        await tx.query(
-          `INSERT INTO password_target (command_id, operation_id, connector, domain, anchor, account_name, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [t.commandId, plan.operationId, t.connector, t.domain, t.anchor, t.accountName, t.expiresAt],
-        );
-      }
-      await enqueueOutbox((sql, params) => tx.query(sql, params), this.schema, plan.commands);
+      const params: unknown[] = [];
+      const tuples = plan.targets.map((t) => {
+        const n = params.push(t.commandId, plan.operationId, t.connector, t.domain, t.anchor, t.accountName, t.expiresAt);
+        return `($${n - 6}, $${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+      });
+      await tx.query(`INSERT INTO password_target (command_id, operation_id, connector, domain, anchor, account_name, expires_at) VALUES ${tuples.join(', ')}`, params);
+      await enqueueOutbox((sql, p) => tx.query(sql, p), this.schema, plan.commands);
     });
-    return (await this.get(plan.operationId))!;
+    // Just accepted: every target is pending (no outcome can exist before the commit above).
+    return {
+      operationId: plan.operationId,
+      op: plan.op,
+      status: 'pending',
+      mvObjectId: plan.mvObjectId,
+      requestedBy: plan.requestedBy,
+      requestedAt: plan.requestedAt,
+      forceChangeAtNextLogon: plan.forceChangeAtNextLogon,
+      unlock: plan.unlock,
+      targets: plan.targets.map((t) => ({ ...t, result: 'pending' as const, message: null, completedAt: null })),
+    };
   }
 }
 

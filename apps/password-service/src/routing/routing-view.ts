@@ -51,11 +51,15 @@ export class RoutingView implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** The row of one MV object, or undefined if no event for it has been seen. */
   async get(mvObjectId: string, tx: Pick<EntityManager, 'query'> = this.db): Promise<RouteRow | undefined> {
-    const rows = await tx.query(`SELECT mv_object_id, object_type, version, deleted FROM route WHERE mv_object_id = $1`, [mvObjectId]);
+    const rows: RouteJoinRow[] = await tx.query(
+      `SELECT r.mv_object_id, r.object_type, r.version, r.deleted, a.connector, a.anchor, a.domain, a.account_name
+       FROM route r LEFT JOIN route_account a USING (mv_object_id) WHERE r.mv_object_id = $1 ORDER BY a.connector, a.anchor`,
+      [mvObjectId],
+    );
     const r = rows[0];
     if (!r) return undefined;
-    const accounts = await tx.query(`SELECT connector, anchor, domain, account_name FROM route_account WHERE mv_object_id = $1 ORDER BY connector, anchor`, [mvObjectId]);
-    return { mvObjectId: r.mv_object_id, objectType: r.object_type, version: r.version, deleted: r.deleted, accounts: accounts.map(toAccount) };
+    const accounts = rows.filter((a) => a.connector !== null).map((a) => toAccount(a as RouteJoinRow & { connector: string }));
+    return { mvObjectId: r.mv_object_id, objectType: r.object_type, version: r.version, deleted: r.deleted, accounts };
   }
 
   /** Every MV object that holds the account `connector/anchor` (normally one). */
@@ -108,6 +112,17 @@ export class RoutingView implements OnApplicationBootstrap, OnApplicationShutdow
       );
     }
   }
+}
+
+interface RouteJoinRow {
+  mv_object_id: string;
+  object_type: string;
+  version: number;
+  deleted: boolean;
+  connector: string | null;
+  anchor: string;
+  domain: string;
+  account_name: string;
 }
 
 function toAccount(r: { connector: string; anchor: string; domain: string; account_name: string }): Nt4Account {
