@@ -46,6 +46,8 @@ const PASSWORDS = {
   cli: `Cli-Pw-${p.suffix}-Ii9(`,
 };
 const responses: string[] = [];
+/** Output of service processes that were replaced (restart test): part of the leak search. */
+const earlierLogs: string[] = [];
 const commands: { key: string; value: Buffer; message: Message<'password.command'> }[] = [];
 let commandConsumer: Consumer;
 
@@ -313,8 +315,37 @@ describe('password service', () => {
     expect(r.body.paths['/api/v1/persons/{mvObjectId}/password'].post.requestBody.content['application/json'].schema.required).toEqual(['newPassword']);
   });
 
+  it('after a SIGKILL it resumes its routing view from the offsets stored with the rows, and its operations are still there', async () => {
+    const admin = await token('alice', ['password-set']);
+    const before = p.processes['password-service']!;
+    await before.kill();
+    earlierLogs.push(before.logs);
+    const second: MvConnectorLink = { connector: 'nt4-contoso', anchor: SID2, dn: 'CONTOSO\\pwtest2', state: 'connected' };
+    await producer.send(topic(TOPICS.mvEvents.name), [
+      { key: PERSON, message: mvEvent(PERSON, 3, 'person', [{ connector: 'nt4-contoso', anchor: SID, dn: 'CONTOSO\\pwtest', state: 'connected' }, second]) },
+    ]);
+    await p.start('password-service', {
+      MW_PASSWORD_CONNECTORS: JSON.stringify([{ connector: 'nt4-contoso', domain: 'CONTOSO', kid: contoso.kid, publicKeyPem: contoso.publicKeyPem }]),
+      MW_AUTH_PUBLIC_KEYS: signing.publicKeyPem,
+      MW_PASSWORD_COMMAND_TTL_SECONDS: '10',
+      MW_PASSWORD_OUTCOME_GRACE_SECONDS: '0',
+      MW_LOG_LEVEL: 'debug',
+    });
+    const schema = p.schema('password-service');
+    await waitFor('the sixth MV event applied', async () => {
+      const { rows } = await p.admin.query(`SELECT coalesce(sum(next_offset), 0)::int AS n FROM "${schema}".consumer_offset`);
+      return rows[0].n === 6 ? true : undefined;
+    });
+    const { rows } = await p.admin.query(`SELECT r.version, count(*)::int AS accounts FROM "${schema}".route r JOIN "${schema}".route_account USING (mv_object_id) WHERE r.mv_object_id = $1 GROUP BY r.version`, [PERSON]);
+    expect(rows).toEqual([{ version: 3, accounts: 2 }]);
+    expect((await operation(setOperation, admin, () => true)).status).toBe('succeeded');
+    const r = await call('POST', `/api/v1/persons/${PERSON}/password`, { token: admin, body: { newPassword: PASSWORDS.set2 } });
+    expect(r.status).toBe(202);
+    expect((await commandsOf(r.body.operationId, 2)).map((c) => c.message.data.accountName).sort()).toEqual(['pwtest', 'pwtest2']);
+  });
+
   it('mw password set reads the password from stdin (never argv), waits for the outcome and prints it', async () => {
-    const cli = spawn(process.execPath, ['-r', join(REPO_ROOT, 'tools', 'bin', 'register-paths.cjs'), join(REPO_ROOT, 'dist', 'apps', 'mw', 'src', 'main.js'), 'password', 'set', PERSON, '--force-change', '--wait'], {
+    const cli = spawn(process.execPath, ['-r', join(REPO_ROOT, 'tools', 'bin', 'register-paths.cjs'), join(REPO_ROOT, 'dist', 'apps', 'mw', 'src', 'main.js'), 'password', 'set', PERSON, '--target', `nt4-contoso/${SID}`, '--force-change', '--wait'], {
       cwd: REPO_ROOT,
       env: { PATH: process.env['PATH'] ?? '', MW_PASSWORD_URL: p.url('password-service', ''), MW_TOKEN: await token('cli-operator', ['password-set']) },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -338,7 +369,7 @@ describe('password service', () => {
     const service = p.processes['password-service']!;
     // Flush spans: a graceful stop exports what is batched.
     expect(await service.stop()).toBe(0);
-    const logs = service.logs;
+    const logs = [...earlierLogs, service.logs].join('\n');
     const spanFile = join(p.traceDir, 'password-service.jsonl');
     const spans = existsSync(spanFile) ? readFileSync(spanFile, 'utf8') : '';
     const dump = execFileSync('pg_dump', ['--schema', p.schema('password-service'), p.stack['MW_PG_ADMIN_URL']!], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
