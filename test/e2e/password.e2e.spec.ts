@@ -194,6 +194,9 @@ describe('password service', () => {
     expect(rows).toEqual([{ version: 2, connector: 'nt4-contoso', anchor: SID, domain: 'CONTOSO', account_name: 'pwtest' }]);
     const offsets = await p.admin.query(`SELECT sum(next_offset)::int AS n FROM "${schema}".consumer_offset`);
     expect(offsets.rows[0].n).toBe(5);
+    const accounts = await call('GET', `/api/v1/persons/${PERSON}/accounts`, { token: await token('alice', ['password-set']) });
+    expect(accounts.body).toEqual({ mvObjectId: PERSON, objectType: 'person', version: 2, deleted: false, accounts: [{ connector: 'nt4-contoso', anchor: SID, domain: 'CONTOSO', accountName: 'pwtest', configured: true }] });
+    expect((await call('GET', `/api/v1/persons/${PERSON}/accounts`, { token: await token('eve', ['browse']) })).status).toBe(403);
   });
 
   it('a set returns 202 at once and sends one sealed command per account that only the connector’s key opens, with an expiry', async () => {
@@ -311,7 +314,7 @@ describe('password service', () => {
   it('serves its OpenAPI document without a token', async () => {
     const r = await call('GET', '/api/v1/openapi.json');
     expect(r.status).toBe(200);
-    expect(Object.keys(r.body.paths)).toEqual(['/api/v1/persons/{mvObjectId}/password', '/api/v1/accounts/{connector}/{anchor}/password/change', '/api/v1/operations/{id}']);
+    expect(Object.keys(r.body.paths)).toEqual(['/api/v1/persons/{mvObjectId}/password', '/api/v1/persons/{mvObjectId}/accounts', '/api/v1/accounts/{connector}/{anchor}/password/change', '/api/v1/operations/{id}']);
     expect(r.body.paths['/api/v1/persons/{mvObjectId}/password'].post.requestBody.content['application/json'].schema.required).toEqual(['newPassword']);
   });
 

@@ -223,6 +223,22 @@ export function register(program: Command): void {
     });
 
   password
+    .command('accounts <mvObjectId>')
+    .description('the NT4 accounts of a person the password service knows (what --target may name)')
+    .option('--json', 'print as JSON')
+    .action(async (mvObjectId: string, opts: { json?: boolean }) => {
+      const token = await bearer(['password-set']);
+      const row = await call<{ mvObjectId: string; objectType: string; deleted: boolean; accounts: { connector: string; anchor: string; domain: string; accountName: string; configured: boolean }[] }>(
+        'GET',
+        `/api/v1/persons/${encodeURIComponent(mvObjectId)}/accounts`,
+        token,
+      );
+      if (opts.json) return console.log(JSON.stringify(row, null, 2));
+      console.log(`${row.objectType} ${row.mvObjectId}${row.deleted ? ' (deleted)' : ''}: ${row.accounts.length} NT4 account(s)`);
+      for (const a of row.accounts) console.log(`  --target ${a.connector}/${a.anchor}   ${a.domain}\\${a.accountName}${a.configured ? '' : '   (connector not configured: no key)'}`);
+    });
+
+  password
     .command('status <operationId>')
     .description('an operation and the outcome of each target (MIIS result vocabulary)')
     .option('--wait', 'wait until every target has an outcome')

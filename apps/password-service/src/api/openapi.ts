@@ -37,6 +37,28 @@ export function openApiDocument(): object {
           responses: { '202': { description: 'accepted: one sealed command per target is on its way', content: json({ $ref: '#/components/schemas/Operation' }) }, ...problems(400, 401, 403, 404, 422) },
         },
       },
+      '/api/v1/persons/{mvObjectId}/accounts': {
+        get: {
+          summary: 'The NT4 accounts the service knows for an MV object (what targets may name); configured = its connector has a key. Role: password-set.',
+          parameters: [{ name: 'mvObjectId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: {
+            '200': {
+              description: 'the routing view of the object',
+              content: json({
+                type: 'object',
+                properties: {
+                  mvObjectId: { type: 'string', format: 'uuid' },
+                  objectType: { type: 'string' },
+                  version: { type: 'integer' },
+                  deleted: { type: 'boolean' },
+                  accounts: { type: 'array', items: { type: 'object', properties: { connector: { type: 'string' }, anchor: { type: 'string' }, domain: { type: 'string' }, accountName: { type: 'string' }, configured: { type: 'boolean' } } } },
+                },
+              }),
+            },
+            ...problems(400, 401, 403, 404),
+          },
+        },
+      },
       '/api/v1/accounts/{connector}/{anchor}/password/change': {
         post: {
           summary: 'Change the password of one NT4 account; the old password is the proof (any valid token).',

@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { BearerAuthGuard, hasRole, Public, Roles, TOKEN_VERIFIER, TokenRejected, TokenVerifier, type AuthenticatedRequest, type Principal } from '@metaweave/auth';
+import { CONFIG, type PasswordServiceConfig } from '../config';
 import { Operations, type OperationView } from '../operations/operations';
+import { RoutingView } from '../routing/routing-view';
 import { PasswordRequestRefused, type RefusalKind } from '../operations/plan';
 import { problem } from './problem';
 import { changePasswordBodySchema, describeIssues, setPasswordBodySchema, UUID } from './schemas';
@@ -31,10 +33,26 @@ interface Headers {
 @Controller('api/v1')
 @UseGuards(BearerAuthGuard)
 export class PasswordController {
+  private readonly configured: ReadonlySet<string>;
+
   constructor(
     private readonly operations: Operations,
+    private readonly routing: RoutingView,
     @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
-  ) {}
+    @Inject(CONFIG) config: PasswordServiceConfig,
+  ) {
+    this.configured = new Set(config.connectors.map((c) => c.connector));
+  }
+
+  /** The NT4 accounts the routing view holds for an MV object (what `targets` may name). */
+  @Get('persons/:mvObjectId/accounts')
+  @Roles('password-set')
+  async accounts(@Param('mvObjectId') mvObjectId: string) {
+    if (!UUID.test(mvObjectId)) throw problem(400, 'invalid-person-id', 'Bad Request', `'${mvObjectId.slice(0, 80)}' is not a metaverse object id (a UUID)`);
+    const row = await this.routing.get(mvObjectId.toLowerCase());
+    if (!row) throw problem(404, 'unknown-person', 'Not Found', `no metaverse person ${mvObjectId} is known to the password service (no MV event for it has been seen)`);
+    return { ...row, accounts: row.accounts.map((a) => ({ ...a, configured: this.configured.has(a.connector) })) };
+  }
 
   @Post('persons/:mvObjectId/password')
   @Roles('password-set')
