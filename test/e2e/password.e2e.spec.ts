@@ -48,7 +48,7 @@ const PASSWORDS = {
 const responses: string[] = [];
 /** Output of service processes that were replaced (restart test): part of the leak search. */
 const earlierLogs: string[] = [];
-const commands: { key: string; value: Buffer; message: Message<'password.command'> }[] = [];
+const commands: { key: string; value: Buffer; traceparent: string | undefined; message: Message<'password.command'> }[] = [];
 let commandConsumer: Consumer;
 
 async function token(subject: string, roles: Role[]): Promise<string> {
@@ -159,7 +159,8 @@ beforeAll(async () => {
   await commandConsumer.subscribe({ topics: [topic(TOPICS.passwordCommands.name)], fromBeginning: true });
   await commandConsumer.run({
     eachMessage: async ({ message }) => {
-      commands.push({ key: message.key!.toString(), value: message.value!, message: decodeMessage(message.value, ['password.command']) as Message<'password.command'> });
+      const traceparent = message.headers?.['traceparent']?.toString();
+      commands.push({ key: message.key!.toString(), value: message.value!, traceparent, message: decodeMessage(message.value, ['password.command']) as Message<'password.command'> });
     },
   });
   const nt4: MvConnectorLink = { connector: 'nt4-contoso', anchor: SID, dn: 'CONTOSO\\pwtest', state: 'connected' };
@@ -220,6 +221,16 @@ describe('password service', () => {
     const stranger = generateRecipientKeyPair(contoso.kid);
     expect(() => openPassword(data, [stranger])).toThrow(SealedSecretError);
     expect(cmd!.value.toString()).not.toContain(PASSWORDS.set);
+  });
+
+  it('the sealed command continues the trace of the HTTP request (through the outbox)', async () => {
+    const [cmd] = await commandsOf(setOperation, 1);
+    const traceId = cmd!.traceparent?.split('-')[1];
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    const server = await waitFor('the request span in the span file', () =>
+      p.spans('password-service').find((sp) => sp.traceId === traceId && sp.kind === 'SERVER'),
+    );
+    expect(server.name).toMatch(/POST/);
   });
 
   it('outcome events complete the operation; a redelivered outcome changes nothing', async () => {
