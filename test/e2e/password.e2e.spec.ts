@@ -358,25 +358,39 @@ describe('password service', () => {
     expect((await commandsOf(r.body.operationId, 2)).map((c) => c.message.data.accountName).sort()).toEqual(['pwtest', 'pwtest2']);
   });
 
-  it('mw password set reads the password from stdin (never argv), waits for the outcome and prints it', async () => {
-    const cli = spawn(process.execPath, ['-r', join(REPO_ROOT, 'tools', 'bin', 'register-paths.cjs'), join(REPO_ROOT, 'dist', 'apps', 'mw', 'src', 'main.js'), 'password', 'set', PERSON, '--target', `nt4-contoso/${SID}`, '--force-change', '--wait'], {
+  async function mw(args: string[], stdin: string, subject: string, roles: Role[]) {
+    const cli = spawn(process.execPath, ['-r', join(REPO_ROOT, 'tools', 'bin', 'register-paths.cjs'), join(REPO_ROOT, 'dist', 'apps', 'mw', 'src', 'main.js'), ...args], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env['PATH'] ?? '', MW_PASSWORD_URL: p.url('password-service', ''), MW_TOKEN: await token('cli-operator', ['password-set']) },
+      env: { PATH: process.env['PATH'] ?? '', MW_PASSWORD_URL: p.url('password-service', ''), MW_TOKEN: await token(subject, roles) },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
     cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
     cli.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
-    cli.stdin.end(`${PASSWORDS.cli}\n`);
+    cli.stdin.end(stdin);
+    return { exited, output: () => out };
+  }
+
+  it('mw password set reads the password from stdin (never argv), waits for the outcome and prints it', async () => {
+    const cli = await mw(['password', 'set', PERSON, '--target', `nt4-contoso/${SID}`, '--force-change', '--wait'], `${PASSWORDS.cli}\n`, 'cli-operator', ['password-set']);
     const cmd = await waitFor('the CLI’s command', () => commands.find((c) => c.message.data.requestedBy === 'cli-operator'));
     expect(openPassword(cmd.message.data, [contoso])).toEqual({ newPassword: PASSWORDS.cli });
     expect(cmd.message.data.forceChangeAtNextLogon).toBe(true);
     await publishOutcome(cmd.message.data, 'success', null);
-    expect(await exited).toBe(0);
-    expect(out).toContain(`operation ${cmd.message.data.operationId}: set succeeded (person ${PERSON}), requested by cli-operator`);
-    expect(out).toContain(`CONTOSO\\pwtest (nt4-contoso ${SID}): success`);
-    responses.push(out);
+    expect(await cli.exited).toBe(0);
+    expect(cli.output()).toContain(`operation ${cmd.message.data.operationId}: set succeeded (person ${PERSON}), requested by cli-operator`);
+    expect(cli.output()).toContain(`CONTOSO\\pwtest (nt4-contoso ${SID}): success`);
+    responses.push(cli.output());
+  });
+
+  it('mw password change reads the old, then the new password from stdin', async () => {
+    const cli = await mw(['password', 'change', 'nt4-contoso', SID], `${PASSWORDS.old}\n${PASSWORDS.changed}\n`, 'cli-user', []);
+    expect(await cli.exited).toBe(0);
+    const cmd = await waitFor('the CLI’s change command', () => commands.find((c) => c.message.data.requestedBy === 'cli-user'));
+    expect(openPassword(cmd.message.data, [contoso])).toEqual({ oldPassword: PASSWORDS.old, newPassword: PASSWORDS.changed });
+    expect(cli.output()).toMatch(/operation [0-9a-f-]{36}: change pending, requested by cli-user/);
+    responses.push(cli.output());
   });
 
   it('leaks no password: not in its log, any topic, the spans, its database or an HTTP response', async () => {
