@@ -44,6 +44,7 @@ const PASSWORDS = {
   refused: `Refused-${p.suffix}-Gg7&`,
   forged: `Forged-${p.suffix}-Hh8*`,
   cli: `Cli-Pw-${p.suffix}-Ii9(`,
+  tty: `Tty-Pw-${p.suffix}-Jj0)`,
 };
 const responses: string[] = [];
 /** Output of service processes that were replaced (restart test): part of the leak search. */
@@ -382,6 +383,44 @@ describe('password service', () => {
     expect(cli.output()).toContain(`operation ${cmd.message.data.operationId}: set succeeded (person ${PERSON}), requested by cli-operator`);
     expect(cli.output()).toContain(`CONTOSO\\pwtest (nt4-contoso ${SID}): success`);
     responses.push(cli.output());
+  });
+
+  it('mw password set on a terminal prompts twice without echo', async () => {
+    // A pseudo-terminal from Python's pty module: type at each prompt, record everything the terminal shows.
+    const driver = `
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b''
+def until(marker, t=60):
+    global out
+    end = time.time() + t
+    while marker not in out and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try: out += os.read(fd, 4096)
+            except OSError: break
+secret = os.environ['TYPED'].encode()
+until(b'New password: '); os.write(fd, secret + b'\\r')
+until(b'again: '); os.write(fd, secret + b'\\r')
+until(b'\\x00', 20)
+sys.stdout.write(out.decode(errors='replace'))
+`;
+    const env = { PATH: process.env['PATH'] ?? '', MW_PASSWORD_URL: p.url('password-service', ''), MW_TOKEN: await token('tty-operator', ['password-set']), TYPED: PASSWORDS.tty };
+    const shown = await new Promise<string>((resolve, reject) => {
+      const child = spawn('python3', ['-c', driver, process.execPath, '-r', join(REPO_ROOT, 'tools', 'bin', 'register-paths.cjs'), join(REPO_ROOT, 'dist', 'apps', 'mw', 'src', 'main.js'), 'password', 'set', PERSON, '--target', `nt4-contoso/${SID}`], { cwd: REPO_ROOT, env });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('error', reject);
+      child.once('exit', () => resolve(out));
+    });
+    const cmd = await waitFor('the command typed at the terminal', () => commands.find((c) => c.message.data.requestedBy === 'tty-operator'));
+    expect(openPassword(cmd.message.data, [contoso])).toEqual({ newPassword: PASSWORDS.tty });
+    expect(shown).toContain('New password again: ');
+    expect(shown).toContain(`operation ${cmd.message.data.operationId}: set pending`);
+    expect(shown).not.toContain(PASSWORDS.tty);
   });
 
   it('mw password change reads the old, then the new password from stdin', async () => {

@@ -106,11 +106,12 @@ export async function readSecret(prompt: string): Promise<string> {
     if (line === undefined || line === '') throw new Error(`${prompt.replace(/:\s*$/, '')}: expected one more line on stdin`);
     return line;
   }
-  process.stderr.write(prompt);
   const stdin = process.stdin;
+  // Echo off BEFORE the prompt appears: whatever is typed (or pasted) after it must not show.
   stdin.setRawMode(true);
   stdin.resume();
   stdin.setEncoding('utf8');
+  process.stderr.write(prompt);
   return new Promise((resolve) => {
     let value = '';
     const onData = (chunk: string) => {
