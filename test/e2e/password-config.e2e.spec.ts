@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSigningKeyPair } from '@metaweave/auth';
+import { TokenIssuer, generateSigningKeyPair } from '@metaweave/auth';
 import { generateRecipientKeyPair } from '@metaweave/secrets';
 import { ServiceProcess, waitFor } from '@metaweave/testing';
 import { Pipeline } from './harness';
@@ -32,15 +32,33 @@ function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: stri
 }
 
 describe('password service start-up', () => {
-  it('refuses a connector key that is not X25519, and missing auth keys, naming each setting (exit 78)', async () => {
+  it('refuses a connector key that is not X25519, and auth keys that are not PEM, naming each setting (exit 78)', async () => {
     const env = await p.env('password-service', {
       MW_PASSWORD_CONNECTORS: JSON.stringify([{ connector: 'nt4-contoso', domain: 'CONTOSO', kid: 'k', publicKeyPem: generateSigningKeyPair().publicKeyPem }]),
+      MW_AUTH_PUBLIC_KEYS: 'not a key',
     });
-    delete env['MW_AUTH_PUBLIC_KEYS'];
     const service = new ServiceProcess({ name: 'password-service', env }).start();
     expect(await service.waitExit()).toBe(78);
     expect(service.logs).toContain('MW_PASSWORD_CONNECTORS.0.publicKeyPem: is a ed25519 key; an X25519 public key is required');
-    expect(service.logs).toContain('MW_AUTH_PUBLIC_KEYS: required but not set');
+    expect(service.logs).toContain('MW_AUTH_PUBLIC_KEYS: expected one or more PEM public keys');
+  });
+
+  it('without connectors and token keys it runs but refuses every call (fail closed) and says why', async () => {
+    const env = await p.env('password-service');
+    const service = new ServiceProcess({ name: 'password-service', env }).start();
+    p.processes['password-service'] = service;
+    await service.waitReady(Number(env['MW_HTTP_PORT']));
+    const forged = await new TokenIssuer(generateSigningKeyPair().privateKeyPem, 'metaweave', 'metaweave').issue('mallory', ['admins']);
+    const res = await fetch(`http://127.0.0.1:${env['MW_HTTP_PORT']}/api/v1/persons/${'0'.repeat(8)}-0000-4000-8000-000000000001/password`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${forged}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ newPassword: 'whatever-1A' }),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { detail: string }).detail).toBe('this service has no token signing key configured (MW_AUTH_PUBLIC_KEYS), so it accepts no token');
+    expect(service.logs).toContain('no token signing key configured (MW_AUTH_PUBLIC_KEYS)');
+    expect(service.logs).toContain('no NT4 connector configured (MW_PASSWORD_CONNECTORS)');
+    expect(await service.stop()).toBe(0);
   });
 
   it('serves HTTPS when MW_TLS_CERT_FILE and MW_TLS_KEY_FILE are set', async () => {

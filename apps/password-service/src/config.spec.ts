@@ -33,6 +33,13 @@ describe('password-service configuration', () => {
     expect(c.tls).toBeUndefined();
   });
 
+  it('runs without connectors or auth keys (refusing every request), as a chart without NT4 domains renders it', () => {
+    const { MW_PASSWORD_CONNECTORS: _c, MW_AUTH_PUBLIC_KEYS: _a, ...rest } = base;
+    const c = loadConfig(configSchema, rest);
+    expect(c.connectors).toEqual([]);
+    expect(c.auth.publicKeysPem).toEqual([]);
+  });
+
   it('names the bad key: not JSON, a non-X25519 key, a duplicate connector, missing auth keys, half a TLS pair', () => {
     expect(problems({ ...base, MW_PASSWORD_CONNECTORS: 'nt4-contoso' })).toMatch(/MW_PASSWORD_CONNECTORS: is not JSON/);
     const ed = generateSigningKeyPair().publicKeyPem;
@@ -43,6 +50,7 @@ describe('password-service configuration', () => {
     const one = { connector: 'nt4-a', domain: 'A', kid: 'k', publicKeyPem: recipient.publicKeyPem };
     expect(problems({ ...base, MW_PASSWORD_CONNECTORS: JSON.stringify([one, one]) })).toMatch(/a connector is named twice/);
     expect(problems({ ...base, MW_AUTH_PUBLIC_KEYS: 'nope' })).toMatch(/MW_AUTH_PUBLIC_KEYS: expected one or more PEM public keys/);
+    expect(problems({ ...base, MW_PASSWORD_CONNECTORS: '{"connector":"nt4-a"}' })).toMatch(/MW_PASSWORD_CONNECTORS: .*array/);
     expect(problems({ ...base, MW_TLS_CERT_FILE: __filename })).toMatch(/MW_TLS_KEY_FILE: set both/);
     expect(problems({ ...base, MW_TLS_CERT_FILE: '/nonexistent/cert.pem', MW_TLS_KEY_FILE: __filename })).toMatch(/cannot read the TLS certificate file '\/nonexistent\/cert.pem': ENOENT/);
   });

@@ -36,10 +36,15 @@ const connectorSchema = z
   })
   .transform((c): Nt4Target => ({ ...c, domain: c.domain.toUpperCase() }));
 
-/** `MW_PASSWORD_CONNECTORS`: a JSON array of connectors (see docs/password-service.md). */
+/**
+ * `MW_PASSWORD_CONNECTORS`: a JSON array of connectors (see docs/password-service.md). Unset or
+ * `[]`: the service runs and refuses every request with "connector not configured" (a deployment
+ * without NT4 domains has nothing to route to).
+ */
 const connectorsSetting = z
   .string()
   .min(1)
+  .default('[]')
   .transform((text, ctx) => {
     try {
       return JSON.parse(text) as unknown;
@@ -51,7 +56,6 @@ const connectorsSetting = z
   .pipe(
     z
       .array(connectorSchema)
-      .min(1, 'name at least one NT4 connector')
       .refine((l) => new Set(l.map((c) => c.connector)).size === l.length, 'a connector is named twice'),
   );
 
@@ -76,11 +80,13 @@ export const configSchema = z
     MW_PASSWORD_COMMAND_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
     /** After expiry, how long to wait for a late outcome before a target is reported `expired`. */
     MW_PASSWORD_OUTCOME_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+    /** Unset: no token is accepted, every API call is refused with 401 (fail closed) and a warning is logged at boot. */
     MW_AUTH_PUBLIC_KEYS: z
       .string()
       .min(1)
       .transform((t) => splitPemKeys(t))
-      .refine((k) => k.length > 0, 'expected one or more PEM public keys (-----BEGIN PUBLIC KEY-----)'),
+      .refine((k) => k.length > 0, 'expected one or more PEM public keys (-----BEGIN PUBLIC KEY-----)')
+      .optional(),
     MW_AUTH_ISSUER: z.string().min(1).default('metaweave'),
     MW_AUTH_AUDIENCE: z.string().min(1).default('metaweave'),
     MW_TLS_CERT_FILE: pemFile('TLS certificate').optional(),
@@ -96,7 +102,7 @@ export const configSchema = z
     connectors: e.MW_PASSWORD_CONNECTORS,
     commandTtlMs: e.MW_PASSWORD_COMMAND_TTL_SECONDS * 1000,
     outcomeGraceMs: e.MW_PASSWORD_OUTCOME_GRACE_SECONDS * 1000,
-    auth: { publicKeysPem: e.MW_AUTH_PUBLIC_KEYS, issuer: e.MW_AUTH_ISSUER, audience: e.MW_AUTH_AUDIENCE },
+    auth: { publicKeysPem: e.MW_AUTH_PUBLIC_KEYS ?? [], issuer: e.MW_AUTH_ISSUER, audience: e.MW_AUTH_AUDIENCE },
     tls: e.MW_TLS_CERT_FILE && e.MW_TLS_KEY_FILE ? { cert: e.MW_TLS_CERT_FILE, key: e.MW_TLS_KEY_FILE } : undefined,
   }));
 

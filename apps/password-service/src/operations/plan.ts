@@ -134,7 +134,7 @@ export function planOperation(req: PasswordRequest, secret: PasswordSecretInput,
     if (!target) {
       throw new PasswordRequestRefused(
         'connector-not-configured',
-        `connector '${a.connector}' (account ${a.anchor}) has no public key configured in MW_PASSWORD_CONNECTORS (configured: ${[...ctx.connectors.keys()].join(', ')})` +
+        `connector '${a.connector}' (account ${a.anchor}) has no public key configured in MW_PASSWORD_CONNECTORS (configured: ${[...ctx.connectors.keys()].join(', ') || 'none'})` +
           (req.op === 'set' ? '; to set the other accounts only, name them in targets' : ''),
       );
     }
