@@ -326,8 +326,24 @@ describe('password service', () => {
   it('serves its OpenAPI document without a token', async () => {
     const r = await call('GET', '/api/v1/openapi.json');
     expect(r.status).toBe(200);
-    expect(Object.keys(r.body.paths)).toEqual(['/api/v1/persons/{mvObjectId}/password', '/api/v1/persons/{mvObjectId}/accounts', '/api/v1/accounts/{connector}/{anchor}/password/change', '/api/v1/operations/{id}']);
+    expect(Object.keys(r.body.paths)).toEqual(['/api/v1/persons/{mvObjectId}/password', '/api/v1/persons/{mvObjectId}/accounts', '/api/v1/accounts/{connector}/{anchor}/password/change', '/api/v1/operations', '/api/v1/operations/{id}']);
     expect(r.body.paths['/api/v1/persons/{mvObjectId}/password'].post.requestBody.content['application/json'].schema.required).toEqual(['newPassword']);
+  });
+
+  it('keeps an audit trail: who, which person and accounts, when, result — listed by person, account or requester', async () => {
+    const admin = await token('auditor', ['password-set']);
+    const byPerson = await call('GET', `/api/v1/operations?mvObjectId=${PERSON}&limit=1000`, { token: admin });
+    expect(byPerson.status).toBe(200);
+    expect(byPerson.body.operations.every((o: { mvObjectId: string; op: string }) => o.mvObjectId === PERSON && o.op === 'set')).toBe(true);
+    const first = byPerson.body.operations.find((o: { operationId: string }) => o.operationId === setOperation);
+    expect(first).toMatchObject({ requestedBy: 'alice', status: 'succeeded', forceChangeAtNextLogon: true, unlock: true, targets: [expect.objectContaining({ connector: 'nt4-contoso', anchor: SID, accountName: 'pwtest', result: 'success' })] });
+    const times = byPerson.body.operations.map((o: { requestedAt: string }) => o.requestedAt);
+    expect([...times].sort().reverse()).toEqual(times);
+    const byAccount = await call('GET', `/api/v1/operations?connector=nt4-contoso&anchor=${SID}&requestedBy=bob`, { token: admin });
+    expect(byAccount.body.operations.map((o: { op: string; requestedBy: string }) => `${o.op} ${o.requestedBy}`)).toEqual(['change bob']);
+    const bad = await call('GET', `/api/v1/operations?connector=nt4-contoso`, { token: admin });
+    expect(bad).toMatchObject({ status: 400, body: { type: 'urn:metaweave:problem:invalid-query', detail: expect.stringMatching(/give connector and anchor together/) } });
+    expect((await call('GET', `/api/v1/operations`, { token: await token('bob', []) })).status).toBe(403);
   });
 
   it('after a SIGKILL it resumes its routing view from the offsets stored with the rows, and its operations are still there', async () => {

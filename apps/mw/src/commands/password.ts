@@ -240,6 +240,30 @@ export function register(program: Command): void {
     });
 
   password
+    .command('history')
+    .description('the audit trail, newest first: who set or changed which password, when, with what result (role password-set)')
+    .option('--person <mvObjectId>', 'operations on this person')
+    .option('--account <connector/anchor>', 'operations on this account')
+    .option('--by <subject>', 'operations requested by this token subject')
+    .option('--limit <n>', 'at most n operations', '50')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { person?: string; account?: string; by?: string; limit: string; json?: boolean }) => {
+      const query = new URLSearchParams({ limit: opts.limit });
+      if (opts.person) query.set('mvObjectId', opts.person);
+      if (opts.by) query.set('requestedBy', opts.by);
+      if (opts.account) {
+        const [t] = parseTarget(opts.account);
+        query.set('connector', t!.connector);
+        query.set('anchor', t!.anchor);
+      }
+      const token = await bearer(['password-set']);
+      const { operations } = await call<{ operations: OperationView[] }>('GET', `/api/v1/operations?${query}`, token);
+      if (opts.json) return console.log(JSON.stringify(operations, null, 2));
+      if (operations.length === 0) console.log('no operations');
+      for (const op of operations) show(op, false);
+    });
+
+  password
     .command('status <operationId>')
     .description('an operation and the outcome of each target (MIIS result vocabulary)')
     .option('--wait', 'wait until every target has an outcome')

@@ -70,6 +70,22 @@ export function openApiDocument(): object {
           responses: { '202': { description: 'accepted', content: json({ $ref: '#/components/schemas/Operation' }) }, ...problems(400, 401, 404, 422) },
         },
       },
+      '/api/v1/operations': {
+        get: {
+          summary: 'The audit trail, newest first: operations of a person, of an account (connector and anchor together) or by a requester. Role: password-set.',
+          parameters: [
+            { name: 'mvObjectId', in: 'query', schema: { type: 'string', format: 'uuid' } },
+            { name: 'connector', in: 'query', schema: { type: 'string' } },
+            { name: 'anchor', in: 'query', schema: { type: 'string' } },
+            { name: 'requestedBy', in: 'query', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
+          ],
+          responses: {
+            '200': { description: 'operations', content: json({ type: 'object', properties: { count: { type: 'integer' }, operations: { type: 'array', items: { $ref: '#/components/schemas/Operation' } } } }) },
+            ...problems(400, 401, 403),
+          },
+        },
+      },
       '/api/v1/operations/{id}': {
         get: {
           summary: 'Status of an operation with the outcome of each target. Visible to password-set holders and to its requester.',

@@ -1,11 +1,11 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { BearerAuthGuard, hasRole, Public, Roles, TOKEN_VERIFIER, TokenRejected, TokenVerifier, type AuthenticatedRequest, type Principal } from '@metaweave/auth';
 import { CONFIG, type PasswordServiceConfig } from '../config';
 import { Operations, type OperationView } from '../operations/operations';
 import { RoutingView } from '../routing/routing-view';
 import { PasswordRequestRefused, type RefusalKind } from '../operations/plan';
 import { problem } from './problem';
-import { changePasswordBodySchema, describeIssues, setPasswordBodySchema, UUID } from './schemas';
+import { changePasswordBodySchema, describeIssues, listOperationsQuerySchema, setPasswordBodySchema, UUID } from './schemas';
 
 const REFUSAL_STATUS: Record<RefusalKind, number> = {
   'unknown-person': 404,
@@ -79,6 +79,17 @@ export class PasswordController {
     const view = await refusalsAsProblems(() => this.operations.changePassword(principal.subject, connector, anchor, parsed.data));
     res.setHeader('location', `/api/v1/operations/${view.operationId}`);
     return view;
+  }
+
+  /** The audit trail (role password-set): who set or changed which person's or account's password, when, with what result. */
+  @Get('operations')
+  @Roles('password-set')
+  async list(@Query() query: unknown): Promise<{ count: number; operations: OperationView[] }> {
+    const parsed = listOperationsQuerySchema.safeParse(query);
+    if (!parsed.success) throw problem(400, 'invalid-query', 'Bad Request', `the query is invalid: ${describeIssues(parsed.error, listOperationsQuerySchema).join('; ')}`);
+    const q = parsed.data;
+    const operations = await this.operations.list({ ...q, ...(q.mvObjectId ? { mvObjectId: q.mvObjectId.toLowerCase() } : {}) });
+    return { count: operations.length, operations };
   }
 
   @Get('operations/:id')

@@ -32,6 +32,18 @@ export const changePasswordBodySchema = z
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** `GET /operations?mvObjectId=&connector=&anchor=&requestedBy=&limit=` (connector and anchor together). */
+export const listOperationsQuerySchema = z
+  .object({
+    mvObjectId: z.string().regex(UUID, 'must be a metaverse object id (a UUID)').optional(),
+    connector: z.string().min(1).optional(),
+    anchor: z.string().min(1).optional(),
+    requestedBy: z.string().min(1).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+  })
+  .strict()
+  .refine((q) => (q.connector === undefined) === (q.anchor === undefined), { message: 'give connector and anchor together', path: ['anchor'] });
+
 /**
  * Issues as safe text: "path: message" — zod's messages name the expectation, not the value.
  * Unknown field names are not echoed either (a misplaced password could be one): the allowed

@@ -68,23 +68,40 @@ export class Operations {
   }
 
   async get(operationId: string): Promise<OperationView | undefined> {
-    const ops = await this.db.query(`SELECT * FROM password_operation WHERE id = $1`, [operationId]);
-    const op = ops[0];
-    if (!op) return undefined;
-    const rows = await this.db.query(`SELECT * FROM password_target WHERE operation_id = $1 ORDER BY connector, anchor`, [operationId]);
+    return (await this.load(`WHERE id = $1`, [operationId], 1))[0];
+  }
+
+  /** The audit trail: operations newest first, optionally of one person, one account or one requester. */
+  async list(filter: { mvObjectId?: string; connector?: string; anchor?: string; requestedBy?: string; limit: number }): Promise<OperationView[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.mvObjectId) where.push(`mv_object_id = $${params.push(filter.mvObjectId)}`);
+    if (filter.requestedBy) where.push(`requested_by = $${params.push(filter.requestedBy)}`);
+    if (filter.connector && filter.anchor) {
+      where.push(`id IN (SELECT operation_id FROM password_target WHERE connector = $${params.push(filter.connector)} AND anchor = $${params.push(filter.anchor)})`);
+    }
+    return this.load(where.length ? `WHERE ${where.join(' AND ')}` : '', params, filter.limit);
+  }
+
+  private async load(where: string, params: unknown[], limit: number): Promise<OperationView[]> {
+    const ops = await this.db.query(`SELECT * FROM password_operation ${where} ORDER BY requested_at DESC, id LIMIT ${Number(limit)}`, params);
+    if (ops.length === 0) return [];
+    const rows: Record<string, unknown>[] = await this.db.query(`SELECT * FROM password_target WHERE operation_id = ANY($1) ORDER BY connector, anchor`, [ops.map((o: { id: string }) => o.id)]);
     const now = this.clock();
-    const targets = rows.map((r: Record<string, unknown>) => targetView(storedTarget(r), now, this.config.outcomeGraceMs));
-    return {
-      operationId: op.id,
-      op: op.op,
-      status: operationStatus(targets),
-      mvObjectId: op.mv_object_id,
-      requestedBy: op.requested_by,
-      requestedAt: iso(op.requested_at)!,
-      forceChangeAtNextLogon: op.force_change,
-      unlock: op.unlock,
-      targets,
-    };
+    return ops.map((op: Record<string, unknown>) => {
+      const targets = rows.filter((r) => r['operation_id'] === op['id']).map((r) => targetView(storedTarget(r), now, this.config.outcomeGraceMs));
+      return {
+        operationId: op['id'] as string,
+        op: op['op'] as 'set' | 'change',
+        status: operationStatus(targets),
+        mvObjectId: (op['mv_object_id'] as string | null) ?? null,
+        requestedBy: op['requested_by'] as string,
+        requestedAt: iso(op['requested_at'])!,
+        forceChangeAtNextLogon: op['force_change'] as boolean,
+        unlock: op['unlock'] as boolean,
+        targets,
+      };
+    });
   }
 
   /**
