@@ -56,8 +56,8 @@ async function token(subject: string, roles: Role[]): Promise<string> {
   return issuer.issue(subject, roles);
 }
 
-async function call(method: 'GET' | 'POST', path: string, opts: { token?: string; body?: unknown; raw?: string } = {}) {
-  const headers: Record<string, string> = {};
+async function call(method: 'GET' | 'POST', path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
   if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(p.url('password-service', path), {
@@ -68,7 +68,7 @@ async function call(method: 'GET' | 'POST', path: string, opts: { token?: string
   });
   const text = await res.text();
   responses.push(text, JSON.stringify([...res.headers]));
-  return { status: res.status, type: res.headers.get('content-type') ?? '', location: res.headers.get('location'), body: text ? JSON.parse(text) : undefined };
+  return { status: res.status, type: res.headers.get('content-type') ?? '', location: res.headers.get('location'), replayed: res.headers.get('idempotent-replayed'), body: text ? JSON.parse(text) : undefined };
 }
 
 function mvEvent(id: string, version: number, objectType: string, connectors: MvConnectorLink[], change: 'projected' | 'updated' | 'deleted' = version === 1 ? 'projected' : 'updated'): Message<'mv.object.changed'> {
@@ -308,6 +308,26 @@ describe('password service', () => {
     const marker = await call('POST', `/api/v1/persons/${PERSON}/password`, { token: admin, body: { newPassword: PASSWORDS.set2 } });
     await commandsOf(marker.body.operationId, 1);
     expect(commands.length).toBe(sentBefore + 1);
+  });
+
+  it('with an Idempotency-Key a retried request returns the first operation and sends nothing again; the key cannot be reused for another request', async () => {
+    const admin = await token('alice', ['password-set']);
+    const key = `retry-${p.suffix}`;
+    const first = await call('POST', `/api/v1/persons/${PERSON}/password`, { token: admin, headers: { 'idempotency-key': key }, body: { newPassword: PASSWORDS.set2, unlock: true } });
+    const again = await call('POST', `/api/v1/persons/${PERSON}/password`, { token: admin, headers: { 'idempotency-key': key }, body: { newPassword: PASSWORDS.set2, unlock: true } });
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(202);
+    expect(again.replayed).toBe('true');
+    expect(again.body.operationId).toBe(first.body.operationId);
+    // Another requester's key space is its own.
+    const other = await call('POST', `/api/v1/persons/${PERSON}/password`, { token: await token('zoe', ['password-set']), headers: { 'idempotency-key': key }, body: { newPassword: PASSWORDS.set2, unlock: true } });
+    expect(other.body.operationId).not.toBe(first.body.operationId);
+    const reused = await call('POST', `/api/v1/persons/${PERSON}/password`, { token: admin, headers: { 'idempotency-key': key }, body: { newPassword: PASSWORDS.set2, unlock: false } });
+    expect(reused).toMatchObject({ status: 422, body: { type: 'urn:metaweave:problem:idempotency-key-reused', detail: expect.stringContaining(first.body.operationId) } });
+    const badKey = await call('POST', `/api/v1/persons/${PERSON}/password`, { token: admin, headers: { 'idempotency-key': 'has spaces' }, body: { newPassword: PASSWORDS.set2 } });
+    expect(badKey).toMatchObject({ status: 400, body: { type: 'urn:metaweave:problem:invalid-idempotency-key' } });
+    await commandsOf(other.body.operationId, 1);
+    expect(commands.filter((c) => c.message.data.operationId === first.body.operationId)).toHaveLength(1);
   });
 
   it('dead-letters an outcome for a command it never sent', async () => {

@@ -8,6 +8,13 @@ const json = (schema: object) => ({ 'application/json': { schema } });
 const problemRef = { $ref: '#/components/schemas/Problem' };
 const problems = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [String(s), { description: DESCRIPTIONS[s] ?? `HTTP ${s}`, content: { 'application/problem+json': { schema: problemRef } } }]));
+const IDEMPOTENCY_KEY = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,200}$' },
+  description: 'A retry with the same key (same requester) returns the first operation (header Idempotent-Replayed: true) and sends nothing again; the same key for a different request is refused (422).',
+};
 const DESCRIPTIONS: Record<number, string> = {
   400: 'malformed request: not JSON, invalid body, or an id of the wrong form',
   401: 'no, malformed, expired or foreign bearer token',
@@ -32,7 +39,7 @@ export function openApiDocument(): object {
       '/api/v1/persons/{mvObjectId}/password': {
         post: {
           summary: 'Set the password of a person’s NT4 accounts (all, or the named targets). Role: password-set.',
-          parameters: [{ name: 'mvObjectId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          parameters: [{ name: 'mvObjectId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }, IDEMPOTENCY_KEY],
           requestBody: { required: true, content: json(input(setPasswordBodySchema)) },
           responses: { '202': { description: 'accepted: one sealed command per target is on its way', content: json({ $ref: '#/components/schemas/Operation' }) }, ...problems(400, 401, 403, 404, 422) },
         },
@@ -65,6 +72,7 @@ export function openApiDocument(): object {
           parameters: [
             { name: 'connector', in: 'path', required: true, schema: { type: 'string' }, example: 'nt4-contoso' },
             { name: 'anchor', in: 'path', required: true, schema: { type: 'string' }, description: 'objectSid string', example: 'S-1-5-21-1-2-3-1001' },
+            IDEMPOTENCY_KEY,
           ],
           requestBody: { required: true, content: json(input(changePasswordBodySchema)) },
           responses: { '202': { description: 'accepted', content: json({ $ref: '#/components/schemas/Operation' }) }, ...problems(400, 401, 404, 422) },

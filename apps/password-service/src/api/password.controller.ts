@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { BearerAuthGuard, hasRole, Public, Roles, TOKEN_VERIFIER, TokenRejected, TokenVerifier, type AuthenticatedRequest, type Principal } from '@metaweave/auth';
 import { CONFIG, type PasswordServiceConfig } from '../config';
-import { Operations, type OperationView } from '../operations/operations';
+import { Operations, type Accepted, type OperationView } from '../operations/operations';
 import { RoutingView } from '../routing/routing-view';
 import { PasswordRequestRefused, type RefusalKind } from '../operations/plan';
 import { problem } from './problem';
@@ -16,10 +16,28 @@ const REFUSAL_STATUS: Record<RefusalKind, number> = {
   'unknown-target': 422,
   'connector-not-configured': 422,
   'account-not-addressable': 422,
+  'idempotency-key-reused': 422,
 };
 
 interface Headers {
   setHeader(name: string, value: string): unknown;
+}
+
+/** `Idempotency-Key` header: optional; a retry with the same key returns the first request's operation. */
+function idempotencyKey(req: AuthenticatedRequest): string | undefined {
+  const raw = req.headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  if (!key || !/^[A-Za-z0-9._:-]{1,200}$/.test(key)) {
+    throw problem(400, 'invalid-idempotency-key', 'Bad Request', 'the Idempotency-Key header must be 1 to 200 characters of letters, digits and . _ : -');
+  }
+  return key;
+}
+
+function accepted(res: Headers, result: Accepted): OperationView {
+  res.setHeader('location', `/api/v1/operations/${result.view.operationId}`);
+  if (result.replayed) res.setHeader('idempotent-replayed', 'true');
+  return result.view;
 }
 
 /**
@@ -61,12 +79,12 @@ export class PasswordController {
     if (!UUID.test(mvObjectId)) throw problem(400, 'invalid-person-id', 'Bad Request', `'${mvObjectId.slice(0, 80)}' is not a metaverse object id (a UUID)`);
     const parsed = setPasswordBodySchema.safeParse(body);
     if (!parsed.success) throw invalidBody(describeIssues(parsed.error, setPasswordBodySchema));
+    const key = idempotencyKey(req);
     const { newPassword, targets, forceChangeAtNextLogon, unlock } = parsed.data;
-    const view = await refusalsAsProblems(() =>
-      this.operations.setPassword(req.principal!.subject, mvObjectId.toLowerCase(), { ...(targets ? { targets } : {}), forceChangeAtNextLogon, unlock }, { newPassword }),
+    const result = await refusalsAsProblems(() =>
+      this.operations.setPassword(req.principal!.subject, mvObjectId.toLowerCase(), { ...(targets ? { targets } : {}), forceChangeAtNextLogon, unlock }, { newPassword }, key),
     );
-    res.setHeader('location', `/api/v1/operations/${view.operationId}`);
-    return view;
+    return accepted(res, result);
   }
 
   @Post('accounts/:connector/:anchor/password/change')
@@ -76,9 +94,9 @@ export class PasswordController {
     const principal = await this.authenticate(req);
     const parsed = changePasswordBodySchema.safeParse(body);
     if (!parsed.success) throw invalidBody(describeIssues(parsed.error, changePasswordBodySchema));
-    const view = await refusalsAsProblems(() => this.operations.changePassword(principal.subject, connector, anchor, parsed.data));
-    res.setHeader('location', `/api/v1/operations/${view.operationId}`);
-    return view;
+    const key = idempotencyKey(req);
+    const result = await refusalsAsProblems(() => this.operations.changePassword(principal.subject, connector, anchor, parsed.data, key));
+    return accepted(res, result);
   }
 
   /** The audit trail (role password-set): who set or changed which person's or account's password, when, with what result. */

@@ -43,9 +43,13 @@ export class Init1732330000000 implements MigrationInterface {
         requested_by text NOT NULL,
         requested_at timestamptz NOT NULL,
         force_change boolean NOT NULL,
-        unlock boolean NOT NULL
+        unlock boolean NOT NULL,
+        idempotency_key text,
+        request_fingerprint text
       )`);
     await q.query(`CREATE INDEX password_operation_requested_idx ON password_operation (requested_at)`);
+    await q.query(`CREATE INDEX password_operation_person_idx ON password_operation (mv_object_id, requested_at)`);
+    await q.query(`CREATE UNIQUE INDEX password_operation_idempotency_idx ON password_operation (requested_by, idempotency_key) WHERE idempotency_key IS NOT NULL`);
     await q.query(`
       CREATE TABLE password_target (
         command_id uuid PRIMARY KEY,

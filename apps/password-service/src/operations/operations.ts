@@ -6,7 +6,7 @@ import { sealPassword } from '@metaweave/secrets';
 import { DataSource } from 'typeorm';
 import { CONFIG, SERVICE_NAME, type Nt4Target, type PasswordServiceConfig } from '../config';
 import { RoutingView } from '../routing/routing-view';
-import { planOperation, type PasswordSecretInput, type PlannedOperation, type TargetRef } from './plan';
+import { PasswordRequestRefused, planOperation, type PasswordSecretInput, type PlannedOperation, type TargetRef } from './plan';
 import { operationStatus, targetView, type OperationStatus, type StoredTarget, type TargetView } from './status';
 
 export interface OperationView {
@@ -19,6 +19,12 @@ export interface OperationView {
   readonly forceChangeAtNextLogon: boolean;
   readonly unlock: boolean;
   readonly targets: readonly TargetView[];
+}
+
+export interface Accepted {
+  readonly view: OperationView;
+  /** True when an earlier request with the same idempotency key created the operation. */
+  readonly replayed: boolean;
 }
 
 /** An outcome that cannot belong to any command this service sent (dead-lettered, not retried). */
@@ -55,16 +61,56 @@ export class Operations {
     mvObjectId: string,
     options: { targets?: readonly TargetRef[]; forceChangeAtNextLogon: boolean; unlock: boolean },
     secret: PasswordSecretInput,
-  ): Promise<OperationView> {
-    const route = await this.routing.get(mvObjectId);
-    const plan = planOperation({ op: 'set', mvObjectId, route, ...options }, secret, this.context(requestedBy));
-    return this.persist(plan);
+    idempotencyKey?: string,
+  ): Promise<Accepted> {
+    const targets = options.targets ? [...options.targets].map((t) => `${t.connector}/${t.anchor}`).sort().join(',') : '*';
+    const fingerprint = `set ${mvObjectId} ${targets} force=${options.forceChangeAtNextLogon} unlock=${options.unlock}`;
+    return this.once(requestedBy, idempotencyKey, fingerprint, async () => {
+      const route = await this.routing.get(mvObjectId);
+      return planOperation({ op: 'set', mvObjectId, route, ...options }, secret, this.context(requestedBy));
+    });
   }
 
-  async changePassword(requestedBy: string, connector: string, anchor: string, secret: Required<PasswordSecretInput>): Promise<OperationView> {
-    const owners = await this.routing.owners(connector, anchor);
-    const plan = planOperation({ op: 'change', connector, anchor, owners }, secret, this.context(requestedBy));
-    return this.persist(plan);
+  async changePassword(requestedBy: string, connector: string, anchor: string, secret: Required<PasswordSecretInput>, idempotencyKey?: string): Promise<Accepted> {
+    return this.once(requestedBy, idempotencyKey, `change ${connector}/${anchor}`, async () => {
+      const owners = await this.routing.owners(connector, anchor);
+      return planOperation({ op: 'change', connector, anchor, owners }, secret, this.context(requestedBy));
+    });
+  }
+
+  /**
+   * With an idempotency key, a request sent again (a client retrying after a timeout) returns the
+   * operation the first one created instead of sending the password again. The key is per
+   * requester; reusing it for a different request (person, account, targets, options) is refused.
+   * The passwords of the two requests are not compared: they are not kept in any form.
+   */
+  private async once(requestedBy: string, key: string | undefined, fingerprint: string, plan: () => Promise<PlannedOperation>): Promise<Accepted> {
+    if (key === undefined) return { view: await this.persist(await plan()), replayed: false };
+    const earlier = await this.byKey(requestedBy, key, fingerprint);
+    if (earlier) return { view: earlier, replayed: true };
+    try {
+      return { view: await this.persist(await plan(), { key, fingerprint }), replayed: false };
+    } catch (error) {
+      // A concurrent request with the same key committed first.
+      const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
+      if (code !== '23505') throw error;
+      const winner = await this.byKey(requestedBy, key, fingerprint);
+      if (!winner) throw error;
+      return { view: winner, replayed: true };
+    }
+  }
+
+  private async byKey(requestedBy: string, key: string, fingerprint: string): Promise<OperationView | undefined> {
+    const rows: { id: string; request_fingerprint: string }[] = await this.db.query(
+      `SELECT id, request_fingerprint FROM password_operation WHERE requested_by = $1 AND idempotency_key = $2`,
+      [requestedBy, key],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    if (row.request_fingerprint !== fingerprint) {
+      throw new PasswordRequestRefused('idempotency-key-reused', `idempotency key '${key}' was used for operation ${row.id}, a different request (${row.request_fingerprint}); use a new key for a new request`);
+    }
+    return this.get(row.id);
   }
 
   async get(operationId: string): Promise<OperationView | undefined> {
@@ -142,11 +188,12 @@ export class Operations {
     };
   }
 
-  private async persist(plan: PlannedOperation): Promise<OperationView> {
+  private async persist(plan: PlannedOperation, idempotency?: { key: string; fingerprint: string }): Promise<OperationView> {
     await this.db.transaction(async (tx) => {
       await tx.query(
-        `INSERT INTO password_operation (id, op, mv_object_id, requested_by, requested_at, force_change, unlock) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [plan.operationId, plan.op, plan.mvObjectId, plan.requestedBy, plan.requestedAt, plan.forceChangeAtNextLogon, plan.unlock],
+        `INSERT INTO password_operation (id, op, mv_object_id, requested_by, requested_at, force_change, unlock, idempotency_key, request_fingerprint)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [plan.operationId, plan.op, plan.mvObjectId, plan.requestedBy, plan.requestedAt, plan.forceChangeAtNextLogon, plan.unlock, idempotency?.key ?? null, idempotency?.fingerprint ?? null],
       );
       const params: unknown[] = [];
       const tuples = plan.targets.map((t) => {

@@ -11,7 +11,8 @@ export type RefusalKind =
   | 'unknown-target'
   | 'unknown-account'
   | 'connector-not-configured'
-  | 'account-not-addressable';
+  | 'account-not-addressable'
+  | 'idempotency-key-reused';
 
 export class PasswordRequestRefused extends Error {
   readonly retriable = false;
