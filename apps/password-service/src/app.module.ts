@@ -5,7 +5,7 @@ import { HealthModule, infrastructureProviders, outboxProviders, type Logger } f
 import { OpenApiController } from './api/openapi';
 import { PasswordController } from './api/password.controller';
 import { ProblemFilter } from './api/problem';
-import { CONFIG, SERVICE_NAME, type PasswordServiceConfig } from './config';
+import { CLOCK, CONFIG, SERVICE_NAME, type PasswordServiceConfig } from './config';
 import { Init1732330000000 } from './migrations/1732330000000-init';
 import { Operations } from './operations/operations';
 import { OutcomeConsumer } from './operations/outcome-consumer';
@@ -24,7 +24,7 @@ export class AppModule {
       controllers: [PasswordController, OpenApiController],
       providers: [
         { provide: CONFIG, useValue: config },
-        { provide: 'CLOCK', useValue: () => new Date() },
+        { provide: CLOCK, useValue: () => new Date() },
         { provide: TOKEN_VERIFIER, useValue: tokenVerifier(config, logger) },
         { provide: APP_FILTER, useClass: ProblemFilter },
         BearerAuthGuard,

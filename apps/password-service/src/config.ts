@@ -108,3 +108,5 @@ export const configSchema = z
 
 export type PasswordServiceConfig = z.output<typeof configSchema>;
 export const CONFIG = Symbol('PasswordServiceConfig');
+/** The clock (`() => Date`), injected so status and expiry are testable. */
+export const CLOCK = Symbol('Clock');

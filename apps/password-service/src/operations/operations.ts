@@ -4,7 +4,7 @@ import { PASSWORD_RESULTS, type PasswordOutcomeV1, type PasswordResult } from '@
 import { enqueueOutbox } from '@metaweave/messaging';
 import { sealPassword } from '@metaweave/secrets';
 import { DataSource } from 'typeorm';
-import { CONFIG, SERVICE_NAME, type Nt4Target, type PasswordServiceConfig } from '../config';
+import { CLOCK, CONFIG, SERVICE_NAME, type Nt4Target, type PasswordServiceConfig } from '../config';
 import { RoutingView } from '../routing/routing-view';
 import { PasswordRequestRefused, planOperation, type PasswordSecretInput, type PlannedOperation, type TargetRef } from './plan';
 import { operationStatus, targetView, type OperationStatus, type StoredTarget, type TargetView } from './status';
@@ -50,7 +50,7 @@ export class Operations {
     @Inject(CONFIG) private readonly config: PasswordServiceConfig,
     private readonly db: DataSource,
     private readonly routing: RoutingView,
-    @Inject('CLOCK') private readonly clock: () => Date,
+    @Inject(CLOCK) private readonly clock: () => Date,
   ) {
     this.connectors = new Map(config.connectors.map((c) => [c.connector, c]));
     this.schema = config.database.schema;
