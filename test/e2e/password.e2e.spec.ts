@@ -269,6 +269,7 @@ describe('password service', () => {
     const admin = await token('alice', ['password-set']);
     const r = await call('POST', `/api/v1/persons/${PERSON}/password`, { token: admin, body: { newPassword: PASSWORDS.expiring, targets: [{ connector: 'nt4-contoso', anchor: SID }] } });
     expect(r.status).toBe(202);
+    await commandsOf(r.body.operationId, 1);
     expect((await call('GET', `/api/v1/operations/${r.body.operationId}`, { token: admin })).body.status).toBe('pending');
     const op = await waitFor('the command to expire', async () => {
       const s = await call('GET', `/api/v1/operations/${r.body.operationId}`, { token: admin });
