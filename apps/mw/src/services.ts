@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { devPublicKey } from './auth';
+import { devPasswordKey, passwordServiceDevEnv } from './commands/password';
 import { DATA_DIR, ROOT, stackEnv } from './workspace';
 
 export interface ServiceSpec {
@@ -35,6 +36,11 @@ export const PORTS = {
   'projection-service': BASE + 5,
 } as const;
 
+function devPasswordKeyFile(connector: string): string {
+  devPasswordKey(connector);
+  return join(DATA_DIR, 'keys', `password-${connector}.json`);
+}
+
 /** The five services, in start order. */
 export const SERVICES: readonly ServiceSpec[] = [
   {
@@ -56,7 +62,12 @@ export const SERVICES: readonly ServiceSpec[] = [
     },
   },
   { name: 'join-engine', port: PORTS['join-engine'], env: (s) => common('join-engine', PORTS['join-engine'], s) },
-  { name: 'password-service', port: PORTS['password-service'], env: (s) => common('password-service', PORTS['password-service'], s) },
+  {
+    name: 'password-service',
+    port: PORTS['password-service'],
+    // Dev keys under .mw/keys/ (apps/mw/src/commands/password.ts): token signing key, NT4 connector key.
+    env: (s) => ({ ...common('password-service', PORTS['password-service'], s), ...passwordServiceDevEnv(s) }),
+  },
   {
     name: 'nt4-connector',
     port: PORTS['nt4-connector'],
@@ -68,6 +79,8 @@ export const SERVICES: readonly ServiceSpec[] = [
       MW_NT4_ADMIN_USER: s['MW_SAMBA_ADMIN_USER'] ?? '',
       MW_NT4_ADMIN_PASSWORD: s['MW_SAMBA_ADMIN_PASSWORD'] ?? '',
       MW_NT4_CLIENT_CONF: s['MW_SAMBA_CLIENT_CONF'] ?? '',
+      // The private half of the key the local password service seals to (.mw/keys/).
+      MW_NT4_PASSWORD_KEYS_FILE: devPasswordKeyFile(`nt4-${(s['MW_SAMBA_DOMAIN'] ?? 'contoso').toLowerCase()}`),
     }),
   },
   {

@@ -9,6 +9,7 @@ async function main(): Promise<void> {
     name: SERVICE_NAME,
     logLevel: config.logLevel,
     http: config.http,
+    ...(config.tls ? { tls: config.tls } : {}),
     module: async (logger) => (await import('./app.module')).AppModule.register(config, logger),
     onShutdown: () => telemetry.shutdown(),
   });

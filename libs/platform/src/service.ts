@@ -22,6 +22,8 @@ export interface RunServiceOptions {
   readonly name: string;
   readonly logLevel: string;
   readonly http: { readonly port: number; readonly host: string };
+  /** Serve HTTPS instead of HTTP with this key and certificate (PEM). */
+  readonly tls?: { readonly key: Buffer; readonly cert: Buffer };
   /** Builds the root module; called after telemetry started so instrumentations see every require. */
   readonly module: (logger: Logger) => Promise<unknown>;
   /** Called last on shutdown, after the app closed (e.g. flush telemetry). */
@@ -35,7 +37,11 @@ export interface RunServiceOptions {
 export async function runService(options: RunServiceOptions): Promise<ServiceHandle> {
   const logger = createLogger(options.name, options.logLevel);
   const rootModule = await options.module(logger);
-  const app = await NestFactory.create(rootModule as never, { logger: new PinoNestLogger(logger), abortOnError: false });
+  const app = await NestFactory.create(rootModule as never, {
+    logger: new PinoNestLogger(logger),
+    abortOnError: false,
+    ...(options.tls ? { httpsOptions: { key: options.tls.key, cert: options.tls.cert } } : {}),
+  });
   if (migrateOnlyRequested()) {
     // Creating the application resolved the infrastructure providers: migrations applied, topics
     // exist. Nothing was started (lifecycle hooks run at listen), so there is nothing to drain.
@@ -68,7 +74,7 @@ export async function runService(options: RunServiceOptions): Promise<ServiceHan
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   await app.listen(options.http.port, options.http.host);
-  logger.info({ port: options.http.port, host: options.http.host }, `${options.name} listening`);
+  logger.info({ port: options.http.port, host: options.http.host, tls: options.tls !== undefined }, `${options.name} listening`);
   return { app, logger };
 }
 
