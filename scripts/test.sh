@@ -18,6 +18,7 @@ step "lint (eslint with Nx module boundaries)"
 npm run --silent lint
 step "typecheck (tsc --noEmit, strict)"
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p apps/console/tsconfig.json   # the console (JSX, DOM): its own tsconfig, outside the services' build
 
 status=0
 tier() {
