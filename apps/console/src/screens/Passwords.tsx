@@ -139,7 +139,7 @@ function ChangePassword(props: { onAccepted: (id: string) => void }) {
           <input id="change-old" name="change-old" type="password" autoComplete="off" required maxLength={256} data-secret="true" />
         </div>
         <div className="field">
-          <label htmlFor="change-new">New password</label>
+          <label htmlFor="change-new">New password for this account</label>
           <input id="change-new" name="change-new" type="password" autoComplete="off" required maxLength={256} data-secret="true" />
         </div>
         <button type="submit" disabled={busy}>
