@@ -233,7 +233,19 @@ function HeldDeletes() {
 /** One run: all counters, and its per-object errors linked to their objects. */
 export function RunView(props: { runId: string }) {
   const { api } = useSession();
-  const run = useLoad((signal) => api.getRun(props.runId, signal), [props.runId], { pollMs: FAST_MS, poll: (r) => r.status === 'running' });
+  const run = useLoad((signal) => api.getRun(props.runId, signal), [props.runId], {
+    pollMs: FAST_MS,
+    poll: (r) => r.status === 'running',
+    // A run just started reaches the read model with its first event, a moment later: keep looking.
+    retry: (e) => (e instanceof ApiError && e.status === 404 ? FAST_MS : false),
+  });
+  if (run.error && !run.data && run.error instanceof ApiError && run.error.status === 404) {
+    return (
+      <p className="state loading" role="status" aria-live="polite">
+        Run <code>{props.runId}</code> is not in the run history yet. A run that has just started appears when its first event reaches the read model; this page keeps checking every {FAST_MS / 1000} s.
+      </p>
+    );
+  }
   if (run.error) return <ErrorBox error={run.error} retry={run.reload} />;
   if (!run.data) return <Loading what="the run" />;
   const r = run.data;

@@ -43,7 +43,10 @@ export function Search(props: { route: Route }) {
     if (draftType) p.set('type', draftType);
     for (const f of draft) if (f.name && f.value.trim()) p.append('attr', `${f.name}=${f.value.trim()}`);
     p.set('run', '1');
-    navigate(href(['search'], p));
+    const to = href(['search'], p);
+    // The same search again: the URL does not change, so ask for fresh results.
+    if (window.location.hash === to) result.reload();
+    else navigate(to);
   }
 
   function page(to: number) {

@@ -12,7 +12,7 @@ export interface Loaded<T> {
  * Loads with `load` whenever `deps` change, and again after `pollMs` while `poll(data)` says so
  * (true, or another delay in ms: faster while a run is in progress). Aborts the call in flight on change and unmount.
  */
-export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[], options: { pollMs?: number; poll?: (data: T) => boolean | number } = {}): Loaded<T> {
+export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[], options: { pollMs?: number; poll?: (data: T) => boolean | number; retry?: (error: Error) => number | false } = {}): Loaded<T> {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<ApiError | Error>();
   const [loading, setLoading] = useState(true);
@@ -41,6 +41,8 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: read
       .catch((e: unknown) => {
         if (ctrl.signal.aborted || (e as Error).name === 'AbortError') return;
         setError(e as Error);
+        const ms = optionsRef.current.retry?.(e as Error);
+        if (ms) timer = setTimeout(() => setTick((t) => t + 1), ms);
       })
       .finally(() => {
         if (!ctrl.signal.aborted) setLoading(false);
