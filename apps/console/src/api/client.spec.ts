@@ -92,6 +92,12 @@ describe('ApiClient', () => {
     expect(e.message).toMatch(/reading held deletes.*Check that the service is running/);
   });
 
+  it('says a 404 from a framework route table means the service lacks the endpoint', async () => {
+    reply = () => ({ status: 404, body: JSON.stringify({ message: 'Cannot GET /api/v1/preview/nt4/S-1', error: 'Not Found', statusCode: 404 }) });
+    const e = await failure(client().preview('nt4', 'S-1'));
+    expect(e.message).toMatch(/^previewing nt4 object S-1: the service behind the API does not offer this yet/);
+  });
+
   it('reports an unreachable server as status 0 with what to check', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

@@ -84,6 +84,8 @@ function describe(status: number, detail: string | null, what: string): string {
     case 403:
       return `Your token does not allow ${what}: ${detail ?? 'a role is missing'}. Ask an administrator for the role.`;
     case 404:
+      // A framework's "Cannot GET /path": the service behind the API has no such endpoint.
+      if (detail && /^Cannot (GET|POST|PUT|DELETE) /.test(detail)) return `${what}: the service behind the API does not offer this yet (${detail}). It may be an older version than this console expects.`;
       return detail ?? `${what}: not found.`;
     case 502:
     case 503:

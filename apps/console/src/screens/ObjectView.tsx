@@ -59,7 +59,7 @@ export function ObjectView(props: { id: string }) {
 
       <Section title="Attributes and lineage">
         <div className="table-wrap">
-          <table>
+          <table className="cards">
             <thead>
               <tr>
                 <th scope="col">Attribute</th>
@@ -77,7 +77,7 @@ export function ObjectView(props: { id: string }) {
                 return (
                   <tr key={name} id={`attr-${name}`}>
                     <th scope="row">{name}</th>
-                    <td>
+                    <td data-label="Values">
                       <ul className="values">
                         {obj.attributes[name]!.map((v, i) => (
                           <li key={i}>
@@ -86,7 +86,7 @@ export function ObjectView(props: { id: string }) {
                         ))}
                       </ul>
                     </td>
-                    <td>
+                    <td data-label="Contributed by">
                       {l ? (
                         <a href={href(['cs', l.connector, l.anchor])} title={`${l.connector} object ${l.anchor}`}>
                           {l.connector}
@@ -95,9 +95,9 @@ export function ObjectView(props: { id: string }) {
                         <span className="subtle">no lineage recorded</span>
                       )}
                     </td>
-                    <td>{l ? <code>{l.flow}</code> : '—'}</td>
-                    <td>{l ? <code title={l.rulesVersion}>{l.rulesVersion.slice(0, 12)}</code> : '—'}</td>
-                    <td>{l ? formatTime(l.at) : '—'}</td>
+                    <td data-label="Flow">{l ? <code>{l.flow}</code> : '—'}</td>
+                    <td data-label="Rules version">{l ? <code title={l.rulesVersion}>{l.rulesVersion.slice(0, 12)}</code> : '—'}</td>
+                    <td data-label="When">{l ? formatTime(l.at) : '—'}</td>
                   </tr>
                 );
               })}
@@ -111,7 +111,7 @@ export function ObjectView(props: { id: string }) {
           <p className="state empty">No connector object is joined to this metaverse object.</p>
         ) : (
           <div className="table-wrap">
-            <table>
+            <table className="cards">
               <thead>
                 <tr>
                   <th scope="col">Connector</th>
@@ -123,14 +123,14 @@ export function ObjectView(props: { id: string }) {
               <tbody>
                 {obj.connectors.map((c) => (
                   <tr key={`${c.connector}/${c.anchor}`}>
-                    <td>
+                    <td data-label="Connector">
                       <a href={href(['cs', c.connector, c.anchor])}>{c.connector}</a>
                     </td>
-                    <td className="dn">{c.dn}</td>
-                    <td>
+                    <td data-label="Distinguished name" className="dn">{c.dn}</td>
+                    <td data-label="State">
                       <StatusBadge status={c.state} />
                     </td>
-                    <td>
+                    <td data-label="Actions">
                       <a href={href(['preview', c.connector, c.anchor])}>Preview</a>
                     </td>
                   </tr>

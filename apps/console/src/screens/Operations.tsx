@@ -13,6 +13,8 @@ const FAST_MS = 1500;
 const SLOW_MS = 10_000;
 
 export function rate(run: Run, now = Date.now()): string | null {
+  // Objects per second while a run goes or over a finished run; a held or stopped run has none.
+  if (run.status !== 'running' && !run.endedAt) return null;
   const seconds = ((run.endedAt ? new Date(run.endedAt).getTime() : now) - new Date(run.startedAt).getTime()) / 1000;
   const n = processed(run.counters);
   if (seconds <= 0 || n === 0) return null;
@@ -73,7 +75,7 @@ export function Operations() {
           <Empty>No run yet. Start a run profile above, or wait for a scheduled one.</Empty>
         ) : (
           <div className="table-wrap">
-            <table className="runs">
+            <table className="runs cards">
               <thead>
                 <tr>
                   <th scope="col">Started</th>
@@ -89,22 +91,22 @@ export function Operations() {
               <tbody>
                 {runs.data.runs.map((r) => (
                   <tr key={r.runId} className={r.status === 'running' ? 'running' : undefined}>
-                    <td>
+                    <td data-label="Started" className="when">
                       <a href={href(['runs', r.runId])}>{formatTime(r.startedAt)}</a>
                     </td>
-                    <td>
+                    <td data-label="Connector / partition">
                       {r.connector} / {r.partition}
                     </td>
-                    <td>{r.step}</td>
-                    <td>
+                    <td data-label="Step">{r.step}</td>
+                    <td data-label="Status">
                       <StatusBadge status={r.status} />
                     </td>
-                    <td>{formatDuration(r.startedAt, r.endedAt)}</td>
-                    <td>{rate(r) ?? '—'}</td>
-                    <td>
+                    <td data-label="Duration">{r.endedAt || r.status === 'running' ? formatDuration(r.startedAt, r.endedAt) : '—'}</td>
+                    <td data-label="Rate">{rate(r) ?? '—'}</td>
+                    <td data-label="Counters">
                       <CounterSummary counters={r.counters} />
                     </td>
-                    <td>{r.errorCount > 0 ? <a href={href(['runs', r.runId], { tab: 'errors' })}>{r.errorCount}</a> : 0}</td>
+                    <td data-label="Errors">{r.errorCount > 0 ? <a href={href(['runs', r.runId])} aria-label={`${r.errorCount} errors: open the run`}>{r.errorCount}</a> : 0}</td>
                   </tr>
                 ))}
               </tbody>
@@ -289,7 +291,7 @@ export function RunView(props: { runId: string }) {
           <Empty>No per-object error in this run.</Empty>
         ) : (
           <div className="table-wrap">
-            <table>
+            <table className="cards">
               <thead>
                 <tr>
                   <th scope="col">Object (DN)</th>
@@ -302,13 +304,13 @@ export function RunView(props: { runId: string }) {
               <tbody>
                 {r.errors.map((e, i) => (
                   <tr key={`${e.anchor ?? e.dn ?? ''}-${i}`}>
-                    <td className="dn">{e.anchor ? <a href={href(['cs', r.connector, e.anchor])}>{e.dn ?? e.anchor}</a> : (e.dn ?? '—')}</td>
-                    <td>
+                    <td data-label="Object (DN)" className="dn">{e.anchor ? <a href={href(['cs', r.connector, e.anchor])}>{e.dn ?? e.anchor}</a> : (e.dn ?? '—')}</td>
+                    <td data-label="Error type">
                       <code>{e.type}</code>
                     </td>
-                    <td>{e.message}</td>
-                    <td>{formatTime(e.firstOccurred)}</td>
-                    <td className="num">{e.retryCount}</td>
+                    <td data-label="Message">{e.message}</td>
+                    <td data-label="First occurred">{formatTime(e.firstOccurred)}</td>
+                    <td data-label="Retries" className="num">{e.retryCount}</td>
                   </tr>
                 ))}
               </tbody>

@@ -109,7 +109,7 @@ export function Search(props: { route: Route }) {
           ) : (
             <>
               <div className="table-wrap">
-                <table>
+                <table className="cards">
                   <thead>
                     <tr>
                       <th scope="col">Name</th>
@@ -122,13 +122,13 @@ export function Search(props: { route: Route }) {
                   <tbody>
                     {result.data.objects.map((o) => (
                       <tr key={o.id}>
-                        <td>
+                        <td data-label="Name">
                           <a href={href(['objects', o.id])}>{displayName(o.attributes)}</a>
                         </td>
-                        <td>{o.objectType}</td>
-                        <td>{o.attributes['ntAccount']?.map(formatValue).join(', ') ?? '—'}</td>
-                        <td>{o.connectors.map((c) => c.connector).join(', ') || 'none'}</td>
-                        <td>{formatTime(o.updatedAt)}</td>
+                        <td data-label="Type">{o.objectType}</td>
+                        <td data-label="Account">{o.attributes['ntAccount']?.map(formatValue).join(', ') ?? '—'}</td>
+                        <td data-label="Connectors">{o.connectors.map((c) => c.connector).join(', ') || 'none'}</td>
+                        <td data-label="Updated">{formatTime(o.updatedAt)}</td>
                       </tr>
                     ))}
                   </tbody>

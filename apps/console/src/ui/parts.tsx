@@ -15,13 +15,24 @@ export function Empty(props: { children: ReactNode }) {
   return <p className="state empty">{props.children}</p>;
 }
 
+function errorTitle(e: ApiError | null): string {
+  if (!e) return 'Something went wrong';
+  if (e.status === 0) return 'Cannot reach the server';
+  if (e.status === 401) return 'Session refused';
+  if (e.status === 403) return 'Not allowed';
+  if (e.status === 404) return 'Not found';
+  if (e.status === 400 || e.status === 409 || e.status === 422) return 'Request refused';
+  if (e.status >= 500) return 'Service problem';
+  return 'Something went wrong';
+}
+
 /** An error as the user can act on it: the server's reason, per-field problems, and a retry. */
 export function ErrorBox(props: { error: Error; retry?: () => void }) {
   const e = props.error;
   const api = e instanceof ApiError ? e : null;
   return (
     <div className="state error" role="alert">
-      <strong>{api?.status === 403 ? 'Not allowed' : api?.status === 401 ? 'Session refused' : api?.status === 0 ? 'Cannot reach the server' : 'Something went wrong'}</strong>
+      <strong>{errorTitle(api)}</strong>
       <p>{e.message}</p>
       {api && api.errors.length > 0 && (
         <ul>
