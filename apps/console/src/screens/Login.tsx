@@ -27,7 +27,7 @@ export function Login() {
         <label htmlFor="token">Bearer token</label>
         <textarea id="token" name="token" rows={5} spellCheck={false} autoComplete="off" required aria-invalid={error ? true : undefined} aria-describedby={error ? 'token-error token-help' : 'token-help'} />
         <p id="token-help" className="help">
-          Paste a token from your identity provider, or on a local stack the output of <code>mw token --roles admins</code>. It is kept in this tab’s memory only: reloading the page logs you out.
+          Paste a token from your identity provider, or on a local stack the output of <code>npx mw token --role admins</code>. It is kept in this tab’s memory only: reloading the page logs you out.
         </p>
         {error && (
           <p id="token-error" className="state error" role="alert">
