@@ -97,7 +97,7 @@ export function Operations() {
                     <td data-label="Connector / partition">
                       {r.connector} / {r.partition}
                     </td>
-                    <td data-label="Step">{r.step}</td>
+                    <td data-label="Step" className="nowrap">{r.step}</td>
                     <td data-label="Status">
                       <StatusBadge status={r.status} />
                     </td>
