@@ -184,6 +184,7 @@ function HeldDeletes() {
   const held = useLoad((signal) => api.heldDeletes(signal), [], { pollMs: SLOW_MS });
   const [result, setResult] = useState<{ id: string; ok: boolean; message: string } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
 
   async function approve(id: string) {
     setBusy(id);
@@ -196,6 +197,7 @@ function HeldDeletes() {
       setResult({ id, ok: false, message: err instanceof ApiError ? err.message : String(err) });
     } finally {
       setBusy(null);
+      setConfirming(null);
     }
   }
 
@@ -216,9 +218,20 @@ function HeldDeletes() {
                 <a href={href(['runs', h.runId])}>see the run</a>
                 {h.message && <span className="subtle"> · {h.message}</span>}
               </span>
-              <RoleButton roles={['admins']} onClick={() => void approve(h.id)} busy={busy === h.id}>
-                {busy === h.id ? 'Approving…' : 'Approve'}
-              </RoleButton>
+              {confirming === h.id ? (
+                <span className="confirm" role="group" aria-label={`Confirm approving ${h.deletes ?? ''} deletes`}>
+                  <RoleButton roles={['admins']} onClick={() => void approve(h.id)} busy={busy === h.id} className="danger">
+                    {busy === h.id ? 'Approving…' : `Yes, delete ${h.deletes ?? 'them'}`}
+                  </RoleButton>
+                  <button type="button" className="secondary" onClick={() => setConfirming(null)}>
+                    Cancel
+                  </button>
+                </span>
+              ) : (
+                <RoleButton roles={['admins']} onClick={() => setConfirming(h.id)}>
+                  Approve
+                </RoleButton>
+              )}
             </li>
           ))}
         </ul>

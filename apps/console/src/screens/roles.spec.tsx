@@ -1,7 +1,7 @@
 /**
  * @jest-environment jsdom
  */
-import { screen, waitFor } from '@testing-library/react';
+import { fireEvent, screen, waitFor } from '@testing-library/react';
 import { Operations } from './Operations';
 import { Passwords } from './Passwords';
 import { fakeServer, renderAs, type Call } from '../testing/render';
@@ -50,6 +50,21 @@ describe('role gating', () => {
     renderAs(['admins'], <Operations />, api().fetchImpl);
     expect(isDisabled(await screen.findByRole('button', { name: 'Start run' }))).toBe(false);
     expect(isDisabled(await screen.findByRole('button', { name: 'Approve' }))).toBe(false);
+  });
+
+  it('admins approve in two steps: nothing is sent before the confirmation, then one POST to the held run', async () => {
+    const server = fakeServer((c: Call) => {
+      if (c.method === 'POST' && c.url === `/projection/api/v1/held-deletes/${RUN.runId}/approve`) return { status: 200, body: { approved: true } };
+      if (c.url.startsWith('/projection/api/v1/runs?')) return { status: 200, body: { count: 1, offset: 0, limit: 50, runs: [RUN] } };
+      if (c.url === '/projection/api/v1/held-deletes') return { status: 200, body: { count: 1, heldDeletes: [{ ...RUN, id: RUN.runId, deletes: 40 }] } };
+      return undefined;
+    });
+    renderAs(['admins'], <Operations />, server.fetchImpl);
+    fireEvent.click(await screen.findByRole('button', { name: 'Approve' }));
+    expect(server.calls.filter((c) => c.method === 'POST')).toEqual([]);
+    fireEvent.click(screen.getByRole('button', { name: 'Yes, delete 40' }));
+    expect(await screen.findByText(/Approved: the held deletes go ahead/)).toBeTruthy();
+    expect(server.calls.filter((c) => c.method === 'POST').map((c) => c.url)).toEqual([`/projection/api/v1/held-deletes/${RUN.runId}/approve`]);
   });
 
   it('password set needs password-set: disabled for browse, enabled with the role', async () => {
