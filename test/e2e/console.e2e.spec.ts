@@ -279,8 +279,12 @@ const SHOTS = process.env['MW_CONSOLE_SCREENSHOTS'] ?? join(REPO_ROOT, '.mw', 'c
     const admin = await login(['admins']);
     await admin.getByRole('link', { name: 'Operations' }).click();
     await admin.getByText('42 deletes', { exact: true }).waitFor();
-    expect(await admin.getByRole('button', { name: 'Approve' }).isEnabled()).toBe(true);
+    const adminApprove = admin.getByRole('button', { name: 'Approve' });
+    expect(await adminApprove.isEnabled()).toBe(true);
+    await adminApprove.click(); // asks first, naming how many deletes go
+    await admin.getByRole('button', { name: 'Yes, delete 42' }).waitFor();
     await shot(admin, '08-held-deletes');
+    await accessible(admin, 'held deletes confirmation');
     await admin.close();
   });
 
