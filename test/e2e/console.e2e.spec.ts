@@ -106,7 +106,8 @@ const SHOTS = process.env['MW_CONSOLE_SCREENSHOTS'] ?? join(REPO_ROOT, '.mw', 'c
   }
 
   async function startConsole(): Promise<void> {
-    if (!existsSync(join(REPO_ROOT, 'dist', 'console', 'index.html'))) execFileSync('npm', ['run', '--silent', 'console:build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    // Always from the sources under test (a stale dist/console would test an older console).
+    execFileSync('npm', ['run', '--silent', 'console:build'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     consoleServer = spawn(process.execPath, [join(REPO_ROOT, 'apps', 'console', 'server', 'serve.mjs')], {
       env: { PATH: process.env['PATH'] ?? '', MW_CONSOLE_PORT: '0', MW_CONSOLE_PROJECTION_URL: p.url('projection-service', '') },
       stdio: ['ignore', 'pipe', 'inherit'],
