@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { href, useRoute, type Route } from './router';
 import { useSessionContext } from './session/session';
 import { Connectors } from './screens/Connectors';
@@ -59,6 +59,17 @@ function screen(route: Route): ReactNode {
 export function App() {
   const { session, logout } = useSessionContext();
   const route = useRoute();
+  const main = useRef<HTMLElement>(null);
+  const page = route.segments.join('/');
+  const first = useRef(true);
+  // A new page moves the focus to it (screen readers announce it; keyboard users start there).
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    main.current?.focus();
+  }, [page]);
   if (!session) return <Login />;
   const current = route.segments[0] ?? 'search';
   const active = current === 'objects' ? 'search' : current === 'runs' ? 'operations' : current;
@@ -94,7 +105,7 @@ export function App() {
           </button>
         </div>
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} ref={main}>
         {screen(route)}
       </main>
     </div>

@@ -74,4 +74,13 @@ describe('metaverse search → object', () => {
     expect(screen.getByRole('alert').textContent).toContain("'1bad' is not an attribute name");
     expect(screen.getByRole('alert').textContent).toContain('Request refused');
   });
+
+  it('a token the API refuses (401) offers to log in again, which ends the session', async () => {
+    const server = fakeServer(() => ({ status: 401, body: { type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'the bearer token has expired' } }));
+    window.location.hash = '#/search?type=person&run=1';
+    renderAs(['browse'], <App />, server.fetchImpl);
+    expect((await screen.findByRole('alert')).textContent).toContain('the bearer token has expired');
+    fireEvent.click(screen.getByRole('button', { name: 'Log in again' }));
+    expect(await screen.findByLabelText('Bearer token')).toBeTruthy();
+  });
 });

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import { ApiError } from '../api/client';
 import type { Role } from '../session/token';
-import { useSession } from '../session/session';
+import { useSession, useSessionContext } from '../session/session';
 
 export function Loading(props: { what: string }) {
   return (
@@ -30,6 +30,7 @@ function errorTitle(e: ApiError | null): string {
 export function ErrorBox(props: { error: Error; retry?: () => void }) {
   const e = props.error;
   const api = e instanceof ApiError ? e : null;
+  const { logout } = useSessionContext();
   return (
     <div className="state error" role="alert">
       <strong>{errorTitle(api)}</strong>
@@ -41,10 +42,16 @@ export function ErrorBox(props: { error: Error; retry?: () => void }) {
           ))}
         </ul>
       )}
-      {props.retry && (
-        <button type="button" onClick={props.retry}>
-          Retry
+      {api?.unauthenticated ? (
+        <button type="button" onClick={logout}>
+          Log in again
         </button>
+      ) : (
+        props.retry && (
+          <button type="button" onClick={props.retry}>
+            Retry
+          </button>
+        )
       )}
     </div>
   );
