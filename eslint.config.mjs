@@ -10,7 +10,7 @@ export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '**/.mw/**', '**/.nx/**', 'coverage/**', '**/*.cjs', '**/*.js'] },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     plugins: { '@nx': nx },
     // Nest injects by the constructor parameter types that decorator metadata emits: tell the
     // type-import rule, so it never turns an injected class into an `import type` (which would
@@ -42,7 +42,7 @@ export default [
   },
   {
     // Tests (and their helpers) may use the testing library whatever the tag of the project under test.
-    files: ['**/*.spec.ts', '**/int-support.ts'],
+    files: ['**/*.spec.ts', '**/*.spec.tsx', '**/int-support.ts'],
     rules: { '@nx/enforce-module-boundaries': 'off', 'no-console': 'off' },
   },
   {

@@ -15,10 +15,20 @@ const swc = [
     sourceMaps: 'inline',
   },
 ];
+// The console (apps/console) is React: .tsx files compile with the automatic JSX runtime. Its DOM
+// tests choose jsdom per file with a `@jest-environment jsdom` docblock; everything else runs in node.
+const swcTsx = [
+  '@swc/jest',
+  {
+    jsc: { parser: { syntax: 'typescript', tsx: true }, transform: { react: { runtime: 'automatic' } }, target: 'es2022' },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
+  },
+];
 const common = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  transform: { '^.+\\.ts$': swc, '^.+\\.tsx$': swcTsx },
   moduleNameMapper: { '^@metaweave/(.*)$': '<rootDir>/libs/$1/src' },
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.mw/'],
 };
@@ -27,7 +37,7 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{apps,libs,tools,test}/**/*.spec.ts'],
+      testMatch: ['<rootDir>/{apps,libs,tools,test}/**/*.spec.ts', '<rootDir>/apps/console/**/*.spec.tsx'],
       testPathIgnorePatterns: ['\\.int\\.spec\\.ts$', '\\.e2e\\.spec\\.ts$', '/node_modules/'],
     },
     { ...common, displayName: 'int', testMatch: ['<rootDir>/{apps,libs,test}/**/*.int.spec.ts'] },

@@ -18,6 +18,7 @@ step "lint (eslint with Nx module boundaries)"
 npm run --silent lint
 step "typecheck (tsc --noEmit, strict)"
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p apps/console/tsconfig.json   # the console (JSX, DOM): its own tsconfig, outside the services' build
 
 status=0
 tier() {
@@ -34,6 +35,11 @@ npm run --silent build
 # --forceExit: run together, the messaging and samr integration suites leave a handle that keeps
 # jest from exiting after every test finished (each suite alone exits cleanly; see the issue notes).
 tier int --runInBand --forceExit
+# The console's browser test drives Debian's chromium through playwright-core (no browser download).
+if ! command -v chromium >/dev/null && [[ $(id -u) == 0 ]]; then
+  step "apt-get install chromium (the console's browser test; it skips without)"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; } >/dev/null || echo "chromium not installed" >&2
+fi
 tier e2e --runInBand
 step "helm chart: lint, render every ci/*-values.yaml, validate strictly; images and config checks"
 bash scripts/helm-check.sh || status=1
