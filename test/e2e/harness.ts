@@ -5,6 +5,7 @@ import { Attribute, Client } from 'ldapts';
 import { Pool } from 'pg';
 import { generateSigningKeyPair, TokenIssuer, type Role } from '@metaweave/auth';
 import { accountSid, sidFromString } from '@metaweave/samr';
+import { generateRecipientKeyPair } from '@metaweave/secrets';
 import { ServiceProcess, freePort, stackEnv, uniqueSuffix, waitFor } from '@metaweave/testing';
 import type { SpanRecord } from '@metaweave/telemetry';
 
@@ -26,6 +27,13 @@ export class Pipeline {
   /** This pipeline's token signing key: the services get the public key, API calls carry a token. */
   readonly keys = generateSigningKeyPair();
   readonly issuer = new TokenIssuer(this.keys.privateKeyPem, 'metaweave', 'metaweave');
+  /** The NT4 connector's password key pair: the password service seals to its public half. */
+  readonly nt4PasswordKey = generateRecipientKeyPair('e2e-nt4-1');
+
+  /** The NT4 connector's name in this pipeline (`nt4-<domain>`). */
+  get nt4Connector(): string {
+    return `nt4-${this.stack['MW_SAMBA_DOMAIN']!.toLowerCase()}`;
+  }
 
   /** A bearer token for this pipeline's services (default: every role). */
   token(roles: Role[] = ['admins']): Promise<string> {
@@ -70,6 +78,13 @@ export class Pipeline {
         MW_NT4_ADMIN_PASSWORD: this.stack['MW_SAMBA_ADMIN_PASSWORD']!,
         MW_NT4_CLIENT_CONF: this.stack['MW_SAMBA_CLIENT_CONF']!,
         MW_NT4_IMPORT_INTERVAL_MS: '0',
+        MW_NT4_PASSWORD_KEYS: JSON.stringify([this.nt4PasswordKey]),
+      });
+    }
+    if (service === 'password-service') {
+      const { kid, publicKeyPem } = this.nt4PasswordKey;
+      Object.assign(base, {
+        MW_PASSWORD_CONNECTORS: JSON.stringify([{ connector: this.nt4Connector, domain: this.stack['MW_SAMBA_DOMAIN']!, kid, publicKeyPem }]),
       });
     }
     return { ...base, ...overrides };
