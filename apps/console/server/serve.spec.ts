@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,6 +53,7 @@ describe('console server (serve.mjs)', () => {
   afterAll(async () => {
     proc?.kill('SIGTERM');
     await new Promise<void>((r) => api.close(() => r()));
+    rmSync(dist, { recursive: true, force: true });
   });
 
   it('forwards /projection/* to the query API with the bearer token and body, and nothing else of the browser', async () => {
