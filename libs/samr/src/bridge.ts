@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { dirname, join, resolve } from 'node:path';
 import { SamrError } from './errors';
 import { validateAccountName, validateGroupName } from './names';
@@ -30,6 +31,8 @@ import type {
   WireBatchItem,
   WireUser,
 } from './protocol';
+
+const tracer = trace.getTracer('@metaweave/samr');
 
 /** pino-compatible, like @metaweave/messaging's Logger. */
 export interface SamrLogger {
@@ -170,7 +173,29 @@ export class SamrBridge {
     return Promise.reject(new SamrError('NOT_CONNECTED', `${op}: the SAMR bridge is closed`, { retriable: false, op }));
   }
 
-  private async send<T>(op: string, args: Record<string, unknown>, options: RequestOptions & { secrets?: readonly string[] } = {}): Promise<T> {
+  /**
+   * One request to the bridge, as a CLIENT span `samr <op>` (rpc.system dce_rpc). Only the operation
+   * and the domain are recorded: arguments (account data, passwords) never reach a span.
+   */
+  private send<T>(op: string, args: Record<string, unknown>, options: RequestOptions & { secrets?: readonly string[] } = {}): Promise<T> {
+    return tracer.startActiveSpan(
+      `samr ${op}`,
+      { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'dce_rpc', 'rpc.service': 'samr', 'rpc.method': op, ...(typeof args['domain'] === 'string' ? { 'samr.domain': args['domain'] } : {}) } },
+      async (span) => {
+        try {
+          return await this.sendRaw<T>(op, args, options);
+        } catch (error) {
+          // SamrError messages are built by redacting known secrets; still, only the status goes on the span.
+          span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof SamrError ? error.status : 'error' });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  private async sendRaw<T>(op: string, args: Record<string, unknown>, options: RequestOptions & { secrets?: readonly string[] } = {}): Promise<T> {
     await this.ensureStarted();
     const child = this.child;
     if (!child) throw new SamrError('CONNECTION_BROKEN', `${op}: the SAMR bridge is not running`, { op });

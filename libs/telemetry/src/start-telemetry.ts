@@ -87,7 +87,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => (req.url ?? '').startsWith('/health') }),
       // enhancedDatabaseReporting stays off: bound values (which may hold directory data) never reach spans.
-      new PgInstrumentation({ enhancedDatabaseReporting: false }),
+      // requireParentSpan: a query outside any operation (pollers, health checks) is not a trace of its own.
+      new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true }),
     ],
   });
 
