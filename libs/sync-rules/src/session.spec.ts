@@ -149,6 +149,7 @@ describe('seed scenario (default rules)', () => {
       // The NT4 connector applied the add; its import brings the new account with its SID.
       const back = await w.when({ ...ntUser('carol', 1105), attributes: { objectSid: [sidB64(1105)], accountName: ['carol'], fullName: ['Carol Jones'] } });
       expect(back.mv[0]!.event).toMatchObject({ reason: 'provisioned-join' });
+      expect(back.exports[0]!.mvVersion).toBe(back.mv[0]!.event!.version);
       expect(back.mv[0]!.event!.attributes['sid']).toEqual([sid(1105)]);
       expect(back.exports).toEqual([
         expect.objectContaining({ connector: 'exchange', op: 'update', anchor: 'mbx-carol', changes: [{ name: 'Assoc-NT-Account', op: 'replace', values: [sidB64(1105)] }] }),
