@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { loadRules } from './load';
-import { UnknownConnectorError } from './session';
+import { lockKeysOf, UnknownConnectorError } from './session';
 import { DEFAULT_RULES_FILE, defaultRules, mailbox, ntUser, sid, sidB64, World } from './testing';
 
 /** Default rules with a patch applied to the YAML text (for rule kinds the defaults do not use). */
@@ -149,6 +149,7 @@ describe('seed scenario (default rules)', () => {
       // The NT4 connector applied the add; its import brings the new account with its SID.
       const back = await w.when({ ...ntUser('carol', 1105), attributes: { objectSid: [sidB64(1105)], accountName: ['carol'], fullName: ['Carol Jones'] } });
       expect(back.mv[0]!.event).toMatchObject({ reason: 'provisioned-join' });
+      expect(back.exports[0]!.mvVersion).toBe(back.mv[0]!.event!.version);
       expect(back.mv[0]!.event!.attributes['sid']).toEqual([sid(1105)]);
       expect(back.exports).toEqual([
         expect.objectContaining({ connector: 'exchange', op: 'update', anchor: 'mbx-carol', changes: [{ name: 'Assoc-NT-Account', op: 'replace', values: [sidB64(1105)] }] }),
@@ -311,5 +312,17 @@ describe('connector state transitions (domain.md §1.3)', () => {
     await w.when({ ...ntUser('other', 4001, { fullName: ['x'] }), change: 'update' });
     expect(w.cs('nt4-contoso', sid(4001))).toMatchObject({ state: 'explicit', mvObjectId: person.id });
     expect(w.store.events.at(-1)!.connectors.find((c) => c.connector === 'nt4-contoso')!.state).toBe('explicitly-connected');
+  });
+});
+
+describe('race safety keys', () => {
+  it('a mailbox and an NT4 account of the same person lock the same join-index key; other people do not', () => {
+    const rules = defaultRules();
+    const image = (c: ReturnType<typeof mailbox>) => ({ connector: c.connector, anchor: c.anchor, objectType: c.objectType!, dn: c.dn!, partition: c.partition!, attributes: c.attributes! });
+    const m = lockKeysOf(rules, image(mailbox('alice', 1001)));
+    const n = lockKeysOf(rules, image(ntUser('alice', 1001)));
+    expect(m).toContain(`sid=s:${sid(1001)}`);
+    expect(n).toContain(`sid=s:${sid(1001)}`);
+    expect(lockKeysOf(rules, image(ntUser('bob', 1002)))).not.toContain(`sid=s:${sid(1001)}`);
   });
 });

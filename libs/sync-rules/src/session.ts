@@ -673,8 +673,8 @@ export class SyncSession {
       changes,
       newDn: null,
       mvObjectId: mv.id,
-      // The version this export comes from: the one the session's MV event will carry.
-      mvVersion: Math.max(1, this.mvOriginal.get(mv.id)!.version + (this.mvWhy.has(mv.id) ? 1 : 0)),
+      // Settled in outcome(), once the session knows whether the MV object gets a new version.
+      mvVersion: Math.max(1, mv.version),
     };
   }
 
@@ -786,7 +786,12 @@ export class SyncSession {
       mv.push({ mv: state, expectedVersion: original.version, event });
     }
     const succeeded = [...this.evaluated.entries()].filter(([k]) => !this.failed.has(k)).map(([, v]) => v);
-    return { cs: { upserts, deletes }, mv, exports: this.exports, errors: this.errors, succeeded, counters: this.counters, trace: this.trace };
+    // Each export names the MV version it comes from: the one this session's event carries (or the current one).
+    const exports = this.exports.map((e) => {
+      const state = e.mvObjectId ? this.mvOverlay.get(e.mvObjectId) : undefined;
+      return state && state.version > 0 ? { ...e, mvVersion: state.version } : e;
+    });
+    return { cs: { upserts, deletes }, mv, exports, errors: this.errors, succeeded, counters: this.counters, trace: this.trace };
   }
 }
 
