@@ -368,11 +368,22 @@ describe('projection service: read model, replay and query API on real Kafka and
       expect(bad.body.detail).toMatch(/step/);
     });
 
-    it('forwards approvals of held deletes to the join engine (admins only)', async () => {
+    it('forwards approvals of held deletes (admins) and explicit joins and disconnects (joiners) to the join engine', async () => {
       const id = randomUUID();
       const r = await p.call('/api/v1/held-deletes/' + id + '/approve', { method: 'POST', roles: ['admins'] });
       expect(r.status).toBe(200);
-      expect(joinStub.requests.map((x) => [x.method, x.url])).toEqual([['POST', `/api/v1/held-deletes/${id}/approve`]]);
+      const join = { connector: 'nt4', anchor: SID(5001), mvObjectId: people[1]!.id };
+      expect((await p.call('/api/v1/joins', { method: 'POST', roles: ['browse'], body: join })).status).toBe(403);
+      expect((await p.call('/api/v1/joins', { method: 'POST', roles: ['joiners'], body: join })).status).toBe(200);
+      expect((await p.call('/api/v1/disconnects', { method: 'POST', roles: ['joiners'], body: { connector: 'nt4', anchor: SID(5001) } })).status).toBe(200);
+      const bad = await p.call<{ detail: string }>('/api/v1/joins', { method: 'POST', roles: ['joiners'], body: { connector: 'nt4', anchor: 'x', mvObjectId: 'nope' } });
+      expect(bad.status).toBe(400);
+      expect(bad.body.detail).toMatch(/mvObjectId: expected a UUID/);
+      expect(joinStub.requests.map((x) => [x.method, x.url, x.body])).toEqual([
+        ['POST', `/api/v1/held-deletes/${id}/approve`, '{}'],
+        ['POST', '/api/v1/joins', JSON.stringify(join)],
+        ['POST', '/api/v1/disconnects', JSON.stringify({ connector: 'nt4', anchor: SID(5001), explicit: true })],
+      ]);
     });
   });
 
