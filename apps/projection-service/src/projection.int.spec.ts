@@ -403,8 +403,11 @@ describe('projection service: read model, replay and query API on real Kafka and
       const next = person({ id: randomUUID(), i: 901 }, 1);
       await p.publish('mvEvents', [{ key: next.data.mvObjectId, message: next }]);
       await waitFor('the next event in the rebuilt read model', async () => ((await p.call<{ count: number }>('/api/v1/objects?uid=u901')).body.count === 1 ? true : undefined), 60_000, 100);
+      // A schema left by a rebuild killed half-way is dropped at start.
+      await p.query(`CREATE SCHEMA "${p.schema}_rb_leftover"`);
       await p.stop();
       await p.start();
+      expect(await p.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [`${p.schema}_rb_leftover`])).toEqual([]);
       const restarted = (await p.call<{ checksum: string; schema: string; rows: Record<string, number> }>('/api/v1/projection/checksum')).body;
       expect(restarted.schema).toBe(r.body.activeSchema);
       expect(restarted.rows['mv_object']).toBe(303);
