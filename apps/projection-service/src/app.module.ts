@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { BearerAuthGuard, TOKEN_VERIFIER, TokenVerifier } from '@metaweave/auth';
-import { HealthModule, infrastructureProviders, type Logger } from '@metaweave/platform';
+import { HealthModule, infrastructureProviders, openDatabase, type Logger } from '@metaweave/platform';
 import { DataSource } from 'typeorm';
 import { ApiAuthGuard } from './api/auth';
 import { HistoryController } from './api/history.controller';
@@ -16,7 +16,6 @@ import { MIGRATIONS } from './migrations';
 import { ActiveSchema } from './read-model/active-schema';
 import { Projector } from './read-model/projector';
 import { Rebuilder } from './read-model/rebuild';
-import { openDatabase } from '@metaweave/platform';
 
 @Module({})
 export class AppModule {
@@ -42,6 +41,10 @@ export class AppModule {
               // A rebuilt read model gets the same committed migrations as the service's own schema.
               const ds = await openDatabase({ url: config.database.url, schema: active.current, applicationName: SERVICE_NAME, migrations: MIGRATIONS, poolSize: 1 });
               await ds.destroy();
+            }
+            for (const schema of await active.leftovers(db)) {
+              logger.warn({ schema }, 'dropping a read model left by an interrupted rebuild');
+              await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
             }
             return active;
           },

@@ -368,11 +368,22 @@ describe('projection service: read model, replay and query API on real Kafka and
       expect(bad.body.detail).toMatch(/step/);
     });
 
-    it('forwards approvals of held deletes to the join engine (admins only)', async () => {
+    it('forwards approvals of held deletes (admins) and explicit joins and disconnects (joiners) to the join engine', async () => {
       const id = randomUUID();
       const r = await p.call('/api/v1/held-deletes/' + id + '/approve', { method: 'POST', roles: ['admins'] });
       expect(r.status).toBe(200);
-      expect(joinStub.requests.map((x) => [x.method, x.url])).toEqual([['POST', `/api/v1/held-deletes/${id}/approve`]]);
+      const join = { connector: 'nt4', anchor: SID(5001), mvObjectId: people[1]!.id };
+      expect((await p.call('/api/v1/joins', { method: 'POST', roles: ['browse'], body: join })).status).toBe(403);
+      expect((await p.call('/api/v1/joins', { method: 'POST', roles: ['joiners'], body: join })).status).toBe(200);
+      expect((await p.call('/api/v1/disconnects', { method: 'POST', roles: ['joiners'], body: { connector: 'nt4', anchor: SID(5001) } })).status).toBe(200);
+      const bad = await p.call<{ detail: string }>('/api/v1/joins', { method: 'POST', roles: ['joiners'], body: { connector: 'nt4', anchor: 'x', mvObjectId: 'nope' } });
+      expect(bad.status).toBe(400);
+      expect(bad.body.detail).toMatch(/mvObjectId: expected a UUID/);
+      expect(joinStub.requests.map((x) => [x.method, x.url, x.body])).toEqual([
+        ['POST', `/api/v1/held-deletes/${id}/approve`, '{}'],
+        ['POST', '/api/v1/joins', JSON.stringify(join)],
+        ['POST', '/api/v1/disconnects', JSON.stringify({ connector: 'nt4', anchor: SID(5001), explicit: true })],
+      ]);
     });
   });
 
@@ -392,8 +403,11 @@ describe('projection service: read model, replay and query API on real Kafka and
       const next = person({ id: randomUUID(), i: 901 }, 1);
       await p.publish('mvEvents', [{ key: next.data.mvObjectId, message: next }]);
       await waitFor('the next event in the rebuilt read model', async () => ((await p.call<{ count: number }>('/api/v1/objects?uid=u901')).body.count === 1 ? true : undefined), 60_000, 100);
+      // A schema left by a rebuild killed half-way is dropped at start.
+      await p.query(`CREATE SCHEMA "${p.schema}_rb_leftover"`);
       await p.stop();
       await p.start();
+      expect(await p.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [`${p.schema}_rb_leftover`])).toEqual([]);
       const restarted = (await p.call<{ checksum: string; schema: string; rows: Record<string, number> }>('/api/v1/projection/checksum')).body;
       expect(restarted.schema).toBe(r.body.activeSchema);
       expect(restarted.rows['mv_object']).toBe(303);

@@ -254,6 +254,10 @@ names the value to set.
 {{- if and (eq .Values.telemetry.exporter "otlp") (not .Values.telemetry.endpoint) }}
 {{- fail "telemetry.endpoint is required when telemetry.exporter is otlp (or set telemetry.exporter: none)" }}
 {{- end }}
+{{- $p := .Values.projectionService }}
+{{- if and $p.enabled (not $p.auth.existingSecret) (not $p.auth.publicKeys) }}
+{{- fail "projectionService.auth.publicKeys is required: the PEM public key(s) of your token issuer (or set projectionService.auth.existingSecret)" }}
+{{- end }}
 {{- $x := .Values.exchangeConnector }}
 {{- if $x.enabled }}
 {{- if and (not $x.ldap.existingSecret) (not $x.ldap.bindPassword) }}
@@ -362,6 +366,21 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
 - name: MW_CONNECTOR_NAME
   value: {{ . | quote }}
 {{- end }}
+{{- end }}
+{{- if eq .name "projection-service" }}
+- name: MW_AUTH_PUBLIC_KEYS
+{{- if .svc.auth.existingSecret }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .svc.auth.existingSecret | quote }}
+      key: {{ default "auth-public-keys" .svc.auth.existingSecretKey | quote }}
+{{- else }}
+  value: {{ .svc.auth.publicKeys | quote }}
+{{- end }}
+- name: MW_AUTH_ISSUER
+  value: {{ .svc.auth.issuer | quote }}
+- name: MW_AUTH_AUDIENCE
+  value: {{ .svc.auth.audience | quote }}
 {{- end }}
 {{- with .svc.extraEnvVars }}
 {{ toYaml . }}

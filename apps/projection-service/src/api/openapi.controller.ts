@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { Public, ROLES } from '@metaweave/auth';
 import { z } from 'zod';
-import { exportsQuery, fullSyncBody, passwordQuery, runsQuery, searchQuery, startRunBody } from './schemas';
+import { disconnectBody, exportsQuery, fullSyncBody, joinBody, passwordQuery, runsQuery, searchQuery, startRunBody } from './schemas';
 
 type Op = { summary: string; role: string; query?: z.ZodObject; body?: z.ZodType; params?: string[]; ok?: number };
 
@@ -17,6 +17,8 @@ const OPS: Record<string, Record<'get' | 'post', Op | undefined>> = {
   '/api/v1/held-deletes': { get: { summary: 'runs whose deletes wait for approval', role: 'browse' }, post: undefined },
   '/api/v1/held-deletes/{id}/approve': { get: undefined, post: { summary: 'approve held deletes (forwarded to the join engine)', role: 'admins', params: ['id'] } },
   '/api/v1/preview/{connector}/{anchor}': { get: { summary: 'preview the synchronization of one connector object (forwarded to the join engine)', role: 'browse', params: ['connector', 'anchor'] }, post: undefined },
+  '/api/v1/joins': { get: undefined, post: { summary: 'explicit connector: join a connector object to a metaverse object (forwarded to the join engine)', role: 'joiners', body: joinBody } },
+  '/api/v1/disconnects': { get: undefined, post: { summary: 'disconnect a connector object, explicit disconnector by default (forwarded to the join engine)', role: 'joiners', body: disconnectBody } },
   '/api/v1/sync/full': { get: undefined, post: { summary: 'full synchronization (forwarded to the join engine)', role: 'operators', body: fullSyncBody } },
   '/api/v1/exports': { get: { summary: 'export outcomes; status=pending lists the refused exports kept for retry', role: 'browse', query: exportsQuery }, post: undefined },
   '/api/v1/password-operations': { get: { summary: 'password operation outcomes (never a password)', role: 'browse or password-set', query: passwordQuery }, post: undefined },

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Headers, Param, Post, Res } from '@nestjs/common
 import { Roles } from '@metaweave/auth';
 import { Forwarder, type Forwarded } from './forward';
 import { parse, problem } from './problem';
-import { fullSyncBody, startRunBody } from './schemas';
+import { disconnectBody, fullSyncBody, joinBody, startRunBody } from './schemas';
 
 interface Reply {
   status(n: number): { json(b: unknown): void };
@@ -42,6 +42,22 @@ export class OperationsController {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw problem(400, `'${id}' is not a held-delete id (a UUID)`);
     const url = `${this.forward.joinEngineUrl()}/api/v1/held-deletes/${id}/approve`;
     relay(res, await this.forward.send('the join engine', 'POST', url, auth, {}));
+  }
+
+  /** Explicit connector: joins a connector object to a metaverse object by hand (join engine). */
+  @Post('joins')
+  @Roles('joiners')
+  async join(@Body() raw: unknown, @Headers('authorization') auth: string | undefined, @Res() res: Reply) {
+    const body = parse(joinBody, raw, 'join request');
+    relay(res, await this.forward.send('the join engine', 'POST', `${this.forward.joinEngineUrl()}/api/v1/joins`, auth, body));
+  }
+
+  /** Disconnects a connector object (explicit disconnector by default) (join engine). */
+  @Post('disconnects')
+  @Roles('joiners')
+  async disconnect(@Body() raw: unknown, @Headers('authorization') auth: string | undefined, @Res() res: Reply) {
+    const body = parse(disconnectBody, raw, 'disconnect request');
+    relay(res, await this.forward.send('the join engine', 'POST', `${this.forward.joinEngineUrl()}/api/v1/disconnects`, auth, body));
   }
 
   /** Re-evaluates every connector object against the current rules (join engine). */

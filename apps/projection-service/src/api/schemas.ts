@@ -78,3 +78,11 @@ export const startRunBody = z
   .strict();
 
 export const fullSyncBody = z.object({ connector: z.string().min(1).optional() }).strict();
+
+const connectorName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a connector name');
+
+/** Explicit connector (MIIS Joiner): link a connector object to a metaverse object by hand. */
+export const joinBody = z.object({ connector: connectorName, anchor: z.string().min(1), mvObjectId: UUID }).strict();
+
+/** Disconnect a connector object; `explicit` makes it an explicit disconnector (no rule re-joins it). */
+export const disconnectBody = z.object({ connector: connectorName, anchor: z.string().min(1), explicit: z.boolean().default(true) }).strict();

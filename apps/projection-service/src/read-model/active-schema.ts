@@ -25,6 +25,12 @@ export class ActiveSchema {
     return new ActiveSchema(base, rows[0]?.active_schema ?? base);
   }
 
+  /** Rebuilt schemas that are not live: left by a rebuild interrupted before or after its switch. */
+  async leftovers(db: Sql): Promise<string[]> {
+    const rows: { nspname: string }[] = await db.query(`SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1) AND nspname <> $2`, [`${this.base}_rb_`, this.active]);
+    return rows.map((r) => r.nspname);
+  }
+
   async switchTo(db: Sql, schema: string): Promise<void> {
     await db.query(
       `INSERT INTO ${ident(this.base)}.projection_state (id, active_schema, switched_at) VALUES (true, $1, now())
