@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '@metaweave/platform';
+import type { ConfigError} from '@metaweave/platform';
+import { loadConfig } from '@metaweave/platform';
 import { configSchema } from './config';
 
 const base = {
