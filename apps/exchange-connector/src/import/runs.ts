@@ -32,6 +32,7 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
       name: config.connector,
       ...config.ldap,
       sites: config.sites,
+      containers: config.containers,
       deltaStrategy: config.deltaStrategy,
       tombstoneLifetimeMs: config.tombstoneLifetimeMs,
     });
