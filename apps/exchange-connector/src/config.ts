@@ -1,6 +1,7 @@
 import { baseServiceConfig, serviceSettings } from '@metaweave/platform';
 import { z } from 'zod';
 import { exchangeBindDn } from './directory/bind';
+import { parseRunProfiles } from './import/profiles';
 
 export const SERVICE_NAME = 'exchange-connector';
 
@@ -44,6 +45,8 @@ export const configSchema = z
           return z.NEVER;
         }
       }),
+    /** `{"nightly":{"steps":["full-import","export"],"cron":"0 2 * * *"}}` (see import/profiles.ts). */
+    MW_EXCHANGE_RUN_PROFILES: z.string().optional(),
     MW_EXCHANGE_TOMBSTONE_LIFETIME_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   })
   .superRefine((e, ctx) => {
@@ -60,6 +63,13 @@ export const configSchema = z
     for (const site of Object.keys(e.MW_EXCHANGE_CONTAINERS)) {
       if (!e.MW_EXCHANGE_SITES.includes(site)) {
         ctx.addIssue({ code: 'custom', path: ['MW_EXCHANGE_CONTAINERS'], message: `unknown site '${site}' (configured sites: ${e.MW_EXCHANGE_SITES.join(', ')})` });
+      }
+    }
+    if (e.MW_EXCHANGE_RUN_PROFILES?.trim()) {
+      try {
+        parseRunProfiles(e.MW_EXCHANGE_RUN_PROFILES, e.MW_EXCHANGE_SITES);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: ['MW_EXCHANGE_RUN_PROFILES'], message: (error as Error).message });
       }
     }
     if (e.MW_LDAP_STARTTLS === 'true' && e.MW_LDAP_URL.startsWith('ldaps:')) {
@@ -83,6 +93,7 @@ export const configSchema = z
     },
     sites: e.MW_EXCHANGE_SITES,
     containers: e.MW_EXCHANGE_CONTAINERS,
+    runProfiles: e.MW_EXCHANGE_RUN_PROFILES?.trim() ? parseRunProfiles(e.MW_EXCHANGE_RUN_PROFILES, e.MW_EXCHANGE_SITES) : [],
     /** 0 turns continuous delta imports off (runs only on demand). */
     deltaIntervalMs: e.MW_EXCHANGE_DELTA_INTERVAL_MS,
     deltaStrategy: e.MW_EXCHANGE_DELTA_STRATEGY,
