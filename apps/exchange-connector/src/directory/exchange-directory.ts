@@ -246,6 +246,8 @@ export class ExchangeDirectory implements Connector {
       const watermark = this.o.deltaStrategy === 'usn' ? formatUsnWatermark(await this.usnNow(client, base)) : formatWatermark(await this.currentWatermark(client));
       const { bases, inScope } = this.scope(partition);
       const seen = new Set<string>();
+      // Page n is staged while page n+1 is read (one staging at a time: the sink is sequential).
+      let staging: Promise<void> = Promise.resolve();
       for (const from of bases) {
         const pages = client.searchPaginated(from, {
           scope: 'sub',
@@ -267,9 +269,12 @@ export class ExchangeDirectory implements Connector {
               sink.objectError({ object: error.dn, type: 'malformed-entry', message: error.message });
             }
           }
-          await sink.page(images);
+          await staging;
+          staging = sink.page(images);
+          staging.catch(() => undefined);
         }
       }
+      await staging;
       return { watermark };
     });
   }
