@@ -266,7 +266,7 @@ export class ExchangeDirectory implements Connector {
               images.push(toCsImage(entry as LdapEntry, partition));
             } catch (error) {
               if (!(error instanceof MalformedEntry)) throw error;
-              sink.objectError({ object: error.dn, type: 'malformed-entry', message: error.message });
+              sink.objectError({ object: error.dn, type: error.type, message: error.message });
             }
           }
           await staging;
@@ -363,7 +363,7 @@ export class ExchangeDirectory implements Connector {
             changes.push({ kind: 'upsert', image: toCsImage(entry as LdapEntry, partition) });
           } catch (error) {
             if (!(error instanceof MalformedEntry)) throw error;
-            errors.push({ object: error.dn, type: 'malformed-entry', message: error.message });
+            errors.push({ object: error.dn, type: error.type, message: error.message });
           }
         }
       }
@@ -449,7 +449,7 @@ export class ExchangeDirectory implements Connector {
           changes.push({ kind: 'upsert', image: toCsImage(entry as LdapEntry, partition) });
         } catch (error) {
           if (!(error instanceof MalformedEntry)) throw error;
-          errors.push({ object: error.dn, type: 'malformed-entry', message: error.message });
+          errors.push({ object: error.dn, type: error.type, message: error.message });
         }
       }
       return { outcome: 'changes', changes, watermark: nextWatermark, errors };
