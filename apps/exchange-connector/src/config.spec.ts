@@ -42,5 +42,16 @@ describe('Exchange connector configuration', () => {
     expect(problems({ ...base, MW_LDAP_BIND_DN: 'cn=a', MW_EXCHANGE_DELTA_STRATEGY: 'changelog' })[0]).toMatchObject({ key: 'MW_EXCHANGE_DELTA_STRATEGY' });
     expect(problems({ ...base, MW_LDAP_BIND_DN: 'cn=a', MW_LDAP_URL: 'ldaps://exch01:636', MW_LDAP_STARTTLS: 'true' })[0]).toMatchObject({ key: 'MW_LDAP_STARTTLS' });
     expect(JSON.stringify(problems({ ...base, MW_EXCHANGE_ACCOUNT: 'x' }))).not.toContain('secret-pw');
+    expect(problems({ ...base, MW_LDAP_BIND_DN: 'cn=a', MW_EXCHANGE_CONTAINERS: '{"SiteZ":{"include":["cn=Recipients"]}}' })[0]).toMatchObject({
+      key: 'MW_EXCHANGE_CONTAINERS',
+      message: expect.stringMatching(/unknown site 'SiteZ'/),
+    });
+    expect(problems({ ...base, MW_LDAP_BIND_DN: 'cn=a', MW_EXCHANGE_CONTAINERS: '{not json' })[0]).toMatchObject({ key: 'MW_EXCHANGE_CONTAINERS' });
+    expect(problems({ ...base, MW_LDAP_BIND_DN: 'cn=a', MW_EXCHANGE_CONTAINERS: '{"SiteA":{"include":["Recipients"]}}' })[0]).toMatchObject({ key: 'MW_EXCHANGE_CONTAINERS' });
+  });
+
+  it('takes include/exclude containers per site', () => {
+    const c = loadConfig(configSchema, { ...base, MW_LDAP_BIND_DN: 'cn=a', MW_EXCHANGE_CONTAINERS: '{"SiteA":{"include":["cn=Recipients"],"exclude":["cn=Hidden,cn=Recipients"]}}' });
+    expect(c.containers).toEqual({ SiteA: { include: ['cn=Recipients'], exclude: ['cn=Hidden,cn=Recipients'] } });
   });
 });

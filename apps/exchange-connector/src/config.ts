@@ -1,8 +1,12 @@
 import { baseServiceConfig, serviceSettings } from '@metaweave/platform';
 import { z } from 'zod';
 import { exchangeBindDn } from './directory/bind';
+import { parseRunProfiles } from './import/profiles';
 
 export const SERVICE_NAME = 'exchange-connector';
+
+const relativeDn = z.string().regex(/^[a-z][\w-]*=[^,]+(,[a-z][\w-]*=[^,]+)*$/i, 'a DN relative to the site, e.g. cn=Recipients');
+const containersSchema = z.record(z.string(), z.object({ include: z.array(relativeDn).optional(), exclude: z.array(relativeDn).optional() }).strict());
 
 export const configSchema = z
   .object({
@@ -25,6 +29,24 @@ export const configSchema = z
       .refine((l) => l.length > 0 && l.every((x) => /^[\w .-]+$/.test(x)), 'expected a comma-separated list of site names'),
     MW_EXCHANGE_DELTA_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
     MW_EXCHANGE_DELTA_STRATEGY: z.enum(['accesslog', 'usn'], { message: "expected 'accesslog' (OpenLDAP stand-in) or 'usn' (Exchange 5.5)" }).default('accesslog'),
+    /** `{"SiteA":{"include":["cn=Recipients"],"exclude":["cn=Hidden,cn=Recipients"]}}`, DNs relative to the site. */
+    MW_EXCHANGE_CONTAINERS: z
+      .string()
+      .optional()
+      .transform((s, ctx) => {
+        if (s === undefined || s.trim() === '') return {};
+        try {
+          return containersSchema.parse(JSON.parse(s));
+        } catch (error) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected JSON {"<site>":{"include":["cn=Recipients"],"exclude":["cn=X,cn=Recipients"]}} with DNs relative to the site (${error instanceof SyntaxError ? error.message : 'wrong shape'})`,
+          });
+          return z.NEVER;
+        }
+      }),
+    /** `{"nightly":{"steps":["full-import","export"],"cron":"0 2 * * *"}}` (see import/profiles.ts). */
+    MW_EXCHANGE_RUN_PROFILES: z.string().optional(),
     MW_EXCHANGE_TOMBSTONE_LIFETIME_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   })
   .superRefine((e, ctx) => {
@@ -37,6 +59,18 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['MW_EXCHANGE_ACCOUNT'], message: 'required with MW_EXCHANGE_LOGON_DOMAIN' });
     } else if (miis && e.MW_EXCHANGE_LOGON_DOMAIN === undefined) {
       ctx.addIssue({ code: 'custom', path: ['MW_EXCHANGE_LOGON_DOMAIN'], message: 'required with MW_EXCHANGE_ACCOUNT' });
+    }
+    for (const site of Object.keys(e.MW_EXCHANGE_CONTAINERS)) {
+      if (!e.MW_EXCHANGE_SITES.includes(site)) {
+        ctx.addIssue({ code: 'custom', path: ['MW_EXCHANGE_CONTAINERS'], message: `unknown site '${site}' (configured sites: ${e.MW_EXCHANGE_SITES.join(', ')})` });
+      }
+    }
+    if (e.MW_EXCHANGE_RUN_PROFILES?.trim()) {
+      try {
+        parseRunProfiles(e.MW_EXCHANGE_RUN_PROFILES, e.MW_EXCHANGE_SITES);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: ['MW_EXCHANGE_RUN_PROFILES'], message: (error as Error).message });
+      }
     }
     if (e.MW_LDAP_STARTTLS === 'true' && e.MW_LDAP_URL.startsWith('ldaps:')) {
       ctx.addIssue({ code: 'custom', path: ['MW_LDAP_STARTTLS'], message: 'StartTLS is for ldap:// URLs; an ldaps:// URL is TLS already' });
@@ -58,6 +92,8 @@ export const configSchema = z
       },
     },
     sites: e.MW_EXCHANGE_SITES,
+    containers: e.MW_EXCHANGE_CONTAINERS,
+    runProfiles: e.MW_EXCHANGE_RUN_PROFILES?.trim() ? parseRunProfiles(e.MW_EXCHANGE_RUN_PROFILES, e.MW_EXCHANGE_SITES) : [],
     /** 0 turns continuous delta imports off (runs only on demand). */
     deltaIntervalMs: e.MW_EXCHANGE_DELTA_INTERVAL_MS,
     deltaStrategy: e.MW_EXCHANGE_DELTA_STRATEGY,

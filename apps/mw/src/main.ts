@@ -110,9 +110,14 @@ program
   });
 
 program
-  .command('schema <connector>')
-  .description('object types and attributes the connector discovers in its directory now (`mw schema exchange`)')
-  .action(async (connector: string) => {
+  .command('schema <connector> [connector2]')
+  .description('object types and attributes the connector discovers in its directory now (`mw schema exchange`); `mw schema refresh exchange`: what changed since the last refresh')
+  .action(async (connector: string, connector2?: string) => {
+    if (connector === 'refresh') {
+      if (connector2 !== 'exchange') throw new Error(`supported today: mw schema refresh exchange (got ${connector2 ?? 'nothing'})`);
+      console.log(JSON.stringify(await api('POST', `${urls.exchange}/api/v1/schema/refresh`), null, 2));
+      return;
+    }
     if (connector !== 'exchange') throw new Error(`supported today: mw schema exchange (got ${connector})`);
     const schema = await api<{ objectTypes: { name: string; mandatory: string[]; attributes: string[] }[] }>('GET', `${urls.exchange}/api/v1/schema`);
     console.log(JSON.stringify(schema, null, 2));

@@ -1,4 +1,3 @@
-export * from './connector-contract';
 export * from './exchange-generator';
 export * from './otlp-receiver';
 export * from './service-process';

@@ -36,6 +36,24 @@ export class RunsController {
     }
   }
 
+  /** `GET /api/v1/runs/profiles`: the configured run profiles and their schedules. */
+  @Get('profiles')
+  profiles() {
+    return { profiles: this.runs.profiles.list() };
+  }
+
+  /** `POST /api/v1/runs/profiles/<name> {"partition"?: "<site>"}`: runs a profile now and waits for it. */
+  @Post('profiles/:name')
+  @HttpCode(200)
+  async runProfile(@Param('name') name: string, @Body() body: unknown) {
+    if (!this.runs.profiles.has(name)) throw new NotFoundException(`no run profile '${name}' (configured: ${this.runs.profiles.list().map((p) => p.name).join(', ') || 'none'})`);
+    const { partition } = (body ?? {}) as { partition?: unknown };
+    if (partition !== undefined && (typeof partition !== 'string' || !this.config.sites.includes(partition))) {
+      throw new BadRequestException(`partition must be one of the configured sites ${this.config.sites.join(', ')}; got ${JSON.stringify(partition)}`);
+    }
+    return { profile: name, partitions: await this.runs.profiles.run(name, partition as string | undefined) };
+  }
+
   @Get()
   async list(@Query('partition') partition?: string) {
     return { runs: await this.runs.driver.listRuns(partition) };

@@ -35,26 +35,27 @@ export function parentOf(dn: string): string {
 }
 
 /**
- * What each record means for the partition under `base`, in log order: objects to re-read
+ * What each record means for the partition whose scope is `scope` (a base DN, or a predicate over DNs), in log order: objects to re-read
  * (added, modified, renamed into the partition) and objects deleted (renamed out counts as deleted).
  */
-export function auditEffects(records: readonly AuditRecord[], base: string): AuditEffect[] {
+export function auditEffects(records: readonly AuditRecord[], scope: string | ((dn: string) => boolean)): AuditEffect[] {
+  const inScope = typeof scope === 'string' ? (dn: string) => isUnder(dn, scope) : scope;
   const effects: AuditEffect[] = [];
   for (const r of [...records].sort((a, b) => (a.reqStart < b.reqStart ? -1 : a.reqStart > b.reqStart ? 1 : 0))) {
     const anchor = oldValue(r.reqOld, 'entryUUID');
     switch (r.reqType) {
       case 'add':
       case 'modify':
-        if (isUnder(r.reqDN, base)) effects.push({ kind: 'touch', dn: r.reqDN });
+        if (inScope(r.reqDN)) effects.push({ kind: 'touch', dn: r.reqDN });
         break;
       case 'modrdn': {
         const newDn = `${r.reqNewRDN},${r.reqNewSuperior ?? parentOf(r.reqDN)}`;
-        if (isUnder(newDn, base)) effects.push({ kind: 'touch', dn: newDn });
-        else if (isUnder(r.reqDN, base)) effects.push({ kind: 'delete', dn: r.reqDN, anchor: anchor ? lower(anchor) : null });
+        if (inScope(newDn)) effects.push({ kind: 'touch', dn: newDn });
+        else if (inScope(r.reqDN)) effects.push({ kind: 'delete', dn: r.reqDN, anchor: anchor ? lower(anchor) : null });
         break;
       }
       case 'delete':
-        if (isUnder(r.reqDN, base)) effects.push({ kind: 'delete', dn: r.reqDN, anchor: anchor ? lower(anchor) : null });
+        if (inScope(r.reqDN)) effects.push({ kind: 'delete', dn: r.reqDN, anchor: anchor ? lower(anchor) : null });
         break;
       default:
         break;

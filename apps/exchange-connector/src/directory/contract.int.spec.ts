@@ -1,5 +1,7 @@
 import { Attribute, Change, Client } from 'ldapts';
-import { UsnDirectory, connectorContract, freePort, stackEnv, uniqueSuffix, type ContractDirectory } from '@metaweave/testing';
+// The suite lives with the SPI it checks, in a test-only file (not part of the library's build).
+import { connectorContract, type ContractDirectory } from '../../../../libs/connector-sdk/src/int-support';
+import { UsnDirectory, freePort, stackEnv, uniqueSuffix } from '@metaweave/testing';
 import { ExchangeDirectory, type ExchangeDirectoryOptions } from './exchange-directory';
 
 jest.setTimeout(120_000);

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Attribute, Change, Client, type Entry } from 'ldapts';
 import { BINARY_ATTRIBUTES, MalformedEntry, toCsImage, type LdapEntry } from '../import/entry-mapping';
-import { auditEffects, formatWatermark, parseWatermark, type AuditRecord, type Watermark } from './accesslog';
+import { auditEffects, formatWatermark, isUnder, parseWatermark, type AuditRecord, type Watermark } from './accesslog';
 import { buildSchema } from './subschema';
 import { formatUsnWatermark, highestUsn, parseUsnWatermark, usnEffect, usnWatermarkDistrust } from './usn';
 
@@ -27,6 +27,12 @@ export interface ExchangeDirectoryOptions {
   /** `o=<Organization>`; each site is the partition `ou=<site>,o=<Organization>`. */
   readonly baseDn: string;
   readonly sites: readonly string[];
+  /**
+   * Containers per site, relative to the site (`cn=Recipients`): only objects under an included
+   * container (default: the whole site) and not under an excluded one are in scope. An object moved
+   * out of scope is a delete; moved in, an add.
+   */
+  readonly containers?: Readonly<Record<string, { readonly include?: readonly string[]; readonly exclude?: readonly string[] }>>;
   readonly pageSize?: number;
   /** StartTLS on an ldap:// URL (ldaps:// is TLS from the start); CA file and certificate checking for both. */
   readonly tls?: { readonly startTls?: boolean; readonly rejectUnauthorized?: boolean; readonly caFile?: string };
@@ -85,6 +91,15 @@ export class ExchangeDirectory implements Connector {
 
   partitionBase(partition: string): string {
     return `ou=${partition},${this.o.baseDn}`;
+  }
+
+  /** Where the partition's objects are read from, and which DNs are in its scope. */
+  private scope(partition: string): { bases: string[]; inScope: (dn: string) => boolean } {
+    const site = this.partitionBase(partition);
+    const c = this.o.containers?.[partition];
+    const bases = c?.include?.length ? c.include.map((x) => `${x},${site}`) : [site];
+    const excludes = (c?.exclude ?? []).map((x) => `${x},${site}`);
+    return { bases, inScope: (dn) => bases.some((b) => isUnder(dn, b)) && !excludes.some((x) => isUnder(dn, x)) };
   }
 
   /**
@@ -229,25 +244,37 @@ export class ExchangeDirectory implements Connector {
       // The watermark is taken before the read: a change made during the read is seen again by the
       // next delta import (and then found unchanged), never missed.
       const watermark = this.o.deltaStrategy === 'usn' ? formatUsnWatermark(await this.usnNow(client, base)) : formatWatermark(await this.currentWatermark(client));
-      const pages = client.searchPaginated(base, {
-        scope: 'sub',
-        filter: RECIPIENT_FILTER,
-        attributes: ['*', 'entryUUID'],
-        explicitBufferAttributes: [...BINARY_ATTRIBUTES],
-        paged: { pageSize: this.o.pageSize ?? 500 },
-      });
-      for await (const page of pages) {
-        const images = [];
-        for (const entry of page.searchEntries) {
-          try {
-            images.push(toCsImage(entry as LdapEntry, partition));
-          } catch (error) {
-            if (!(error instanceof MalformedEntry)) throw error;
-            sink.objectError({ object: error.dn, type: 'malformed-entry', message: error.message });
+      const { bases, inScope } = this.scope(partition);
+      const seen = new Set<string>();
+      // Page n is staged while page n+1 is read (one staging at a time: the sink is sequential).
+      let staging: Promise<void> = Promise.resolve();
+      for (const from of bases) {
+        const pages = client.searchPaginated(from, {
+          scope: 'sub',
+          filter: RECIPIENT_FILTER,
+          attributes: ['*', 'entryUUID'],
+          explicitBufferAttributes: [...BINARY_ATTRIBUTES],
+          paged: { pageSize: this.o.pageSize ?? 500 },
+        });
+        for await (const page of pages) {
+          const images = [];
+          for (const entry of page.searchEntries) {
+            const dn = entry.dn.toLowerCase();
+            if (!inScope(entry.dn) || seen.has(dn)) continue;
+            if (bases.length > 1) seen.add(dn);
+            try {
+              images.push(toCsImage(entry as LdapEntry, partition));
+            } catch (error) {
+              if (!(error instanceof MalformedEntry)) throw error;
+              sink.objectError({ object: error.dn, type: error.type, message: error.message });
+            }
           }
+          await staging;
+          staging = sink.page(images);
+          staging.catch(() => undefined);
         }
-        await sink.page(images);
       }
+      await staging;
       return { watermark };
     });
   }
@@ -323,7 +350,12 @@ export class ExchangeDirectory implements Connector {
             from,
           );
           if (effect.kind === 'skip') continue;
-          if (effect.kind === 'delete') {
+          if (effect.kind === 'delete' || !this.scope(partition).inScope(entry.dn)) {
+            // a tombstone, or an object moved out of the scope: gone from this partition
+            if (effect.kind !== 'delete') {
+              changes.push({ kind: 'delete', anchor: uuid ? uuid.toLowerCase() : null, dn: null });
+              continue;
+            }
             changes.push({ kind: 'delete', anchor: effect.anchor, dn: effect.dn });
             continue;
           }
@@ -331,7 +363,7 @@ export class ExchangeDirectory implements Connector {
             changes.push({ kind: 'upsert', image: toCsImage(entry as LdapEntry, partition) });
           } catch (error) {
             if (!(error instanceof MalformedEntry)) throw error;
-            errors.push({ object: error.dn, type: 'malformed-entry', message: error.message });
+            errors.push({ object: error.dn, type: error.type, message: error.message });
           }
         }
       }
@@ -352,7 +384,6 @@ export class ExchangeDirectory implements Connector {
   }
 
   private async deltaImport(partition: string, value: string): Promise<DeltaResult> {
-    const base = this.partitionBase(partition);
     const watermark = parseWatermark(value);
     return this.withClient(async (client) => {
       if (watermark.kind === 'record') {
@@ -399,7 +430,7 @@ export class ExchangeDirectory implements Connector {
       const changes: DeltaChange[] = [];
       const errors: ObjectError[] = [];
       // Re-read each touched object once, as it is now; deletes in log order after that.
-      const effects = auditEffects(records, base);
+      const effects = auditEffects(records, this.scope(partition).inScope);
       const touched = [...new Set(effects.filter((e) => e.kind === 'touch').map((e) => e.dn.toLowerCase()))];
       const current = new Map<string, Entry>();
       for (const dn of touched) {
@@ -418,7 +449,7 @@ export class ExchangeDirectory implements Connector {
           changes.push({ kind: 'upsert', image: toCsImage(entry as LdapEntry, partition) });
         } catch (error) {
           if (!(error instanceof MalformedEntry)) throw error;
-          errors.push({ object: error.dn, type: 'malformed-entry', message: error.message });
+          errors.push({ object: error.dn, type: error.type, message: error.message });
         }
       }
       return { outcome: 'changes', changes, watermark: nextWatermark, errors };

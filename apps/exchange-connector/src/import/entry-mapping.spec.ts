@@ -43,4 +43,19 @@ describe('toCsImage', () => {
     );
     expect(() => toCsImage({ dn: 'cn=b', objectClass: 'ex55Mailbox' }, 'S')).toThrow('cn=b: missing or invalid entryUUID');
   });
+
+  it('refuses malformed SID bytes as a per-object invalid-sid error naming what is wrong', () => {
+    const entry = (bytes: Buffer) => ({ dn: 'cn=bad,cn=Recipients,ou=SiteA,o=Contoso', objectClass: ['ex55Mailbox'], entryUUID: '9b686532-7b7f-1041-944b-b53c346756e4', 'Assoc-NT-Account': bytes });
+    const error = (bytes: Buffer) => {
+      try {
+        toCsImage(entry(bytes), 'SiteA');
+      } catch (e) {
+        return e as MalformedEntry;
+      }
+      throw new Error('no error');
+    };
+    expect(error(sid.subarray(0, 7))).toMatchObject({ type: 'invalid-sid', message: expect.stringMatching(/cn=bad.*Assoc-NT-Account is not a SID: 7 bytes, a SID needs at least 8/) });
+    expect(error(Buffer.concat([Buffer.from([2]), sid.subarray(1)])).message).toMatch(/revision 2, expected 1/);
+    expect(error(sid.subarray(0, sid.length - 1)).message).toMatch(/27 bytes for 5 sub-authorities \(expected 28\)/);
+  });
 });

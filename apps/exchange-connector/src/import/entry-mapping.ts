@@ -23,6 +23,8 @@ export class MalformedEntry extends Error {
   constructor(
     readonly dn: string,
     reason: string,
+    /** MIIS-style error type of the per-object error. */
+    readonly type = 'malformed-entry',
   ) {
     super(`${dn}: ${reason}`);
     this.name = 'MalformedEntry';
@@ -42,6 +44,12 @@ export function toCsImage(entry: LdapEntry, partition: string): CsImage {
   const uuid = asList(entry['entryUUID'] as string | string[] | undefined)[0];
   if (typeof uuid !== 'string' || !/^[0-9a-f-]{36}$/i.test(uuid)) throw new MalformedEntry(entry.dn, 'missing or invalid entryUUID');
 
+  const sid = asList(entry['Assoc-NT-Account'] as Buffer | Buffer[] | undefined)[0];
+  if (sid !== undefined) {
+    const problem = sidProblem(Buffer.isBuffer(sid) ? sid : Buffer.from(String(sid), 'latin1'));
+    if (problem) throw new MalformedEntry(entry.dn, `Assoc-NT-Account is not a SID: ${problem}`, 'invalid-sid');
+  }
+
   const attributes: Record<string, AttributeValue[]> = {};
   for (const [name, raw] of Object.entries(entry)) {
     if (NOT_STAGED.has(name.toLowerCase())) continue;
@@ -51,4 +59,14 @@ export function toCsImage(entry: LdapEntry, partition: string): CsImage {
     if (values.length > 0) attributes[name] = values;
   }
   return { anchor: uuid.toLowerCase(), partition, dn: entry.dn, objectType: type[1], attributes: attributes as Attributes };
+}
+
+/** Why `b` is not a binary SID (MS-DTYP 2.4.2.2), or null when it is one. */
+export function sidProblem(b: Buffer): string | null {
+  if (b.length < 8) return `${b.length} bytes, a SID needs at least 8`;
+  if (b[0] !== 1) return `revision ${b[0]}, expected 1`;
+  const count = b[1]!;
+  if (count > 15) return `${count} sub-authorities, at most 15`;
+  if (b.length !== 8 + 4 * count) return `${b.length} bytes for ${count} sub-authorities (expected ${8 + 4 * count})`;
+  return null;
 }

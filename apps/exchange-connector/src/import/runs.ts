@@ -6,6 +6,7 @@ import type { Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { CONFIG, SERVICE_NAME, type ExchangeConfig } from '../config';
 import { ExchangeDirectory } from '../directory/exchange-directory';
+import { ProfileScheduler, type ProfileStep, type StepOutcome } from './profiles';
 
 /**
  * Runs of the Exchange connector: on demand (API, `mw run`) and continuously — a delta import of
@@ -19,6 +20,7 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly driver: RunDriver;
   private readonly exports: ExportApplier;
   private readonly schedule: RunSchedule;
+  readonly profiles: ProfileScheduler;
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
@@ -32,6 +34,7 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
       name: config.connector,
       ...config.ldap,
       sites: config.sites,
+      containers: config.containers,
       deltaStrategy: config.deltaStrategy,
       tombstoneLifetimeMs: config.tombstoneLifetimeMs,
     });
@@ -55,6 +58,7 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
       source: SERVICE_NAME,
       logger,
     });
+    this.profiles = new ProfileScheduler({ profiles: config.runProfiles, sites: config.sites, runStep: (step, p) => this.runStep(step, p), logger });
     this.schedule = new RunSchedule({ driver: this.driver, partitions: config.sites, step: 'delta-import', intervalMs: config.deltaIntervalMs, logger });
   }
 
@@ -64,10 +68,12 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
     await this.exports.start();
     this.readiness.register('export-commands-consumer', () => this.exports.isRunning());
     this.schedule.start();
+    this.profiles.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.schedule.stop();
+    await this.profiles.stop();
     await this.exports.stop();
     await Promise.allSettled([...this.inFlight]);
   }
@@ -87,6 +93,18 @@ export class Runs implements OnApplicationBootstrap, OnApplicationShutdown {
     const { runId, done } = await this.driver.start(step, partition, { waitForLockMs: 30_000 });
     this.track(done);
     return runId;
+  }
+
+  /** One step of a run profile, waiting for a run in progress on the partition (up to 10 minutes). */
+  private async runStep(step: ProfileStep, partition: string): Promise<StepOutcome> {
+    if (step === 'export') {
+      const r = await this.exportStep(partition);
+      return { step, runId: r.runId, status: r.status };
+    }
+    const { runId, done } = await this.driver.start(step, partition, { waitForLockMs: 10 * 60_000 });
+    this.track(done);
+    const record = await done;
+    return { step, runId, status: record.status };
   }
 
   private track(done: Promise<RunRecord>): void {

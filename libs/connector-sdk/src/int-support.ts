@@ -1,4 +1,10 @@
-import { diffObject, fullImportDeletes, type Connector, type CsChange, type CsImage, type ObjectError, type StoredCsObject } from '@metaweave/connector-sdk';
+/**
+ * Test-only (excluded from the build like every `int-support.ts`; uses the jest globals): the
+ * contract suite every connector passes against its live stand-in. Import it by path from a
+ * connector's `*.int.spec.ts`: `libs/connector-sdk/src/int-support`.
+ */
+import { diffObject, fullImportDeletes, type CsChange, type CsImage, type StoredCsObject } from './cs-diff';
+import type { Connector, ObjectError } from './spi';
 
 /** How the contract suite changes the live directory behind the connector, by object name. */
 export interface ContractDirectory {
