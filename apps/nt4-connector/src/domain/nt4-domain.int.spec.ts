@@ -40,7 +40,7 @@ describe('Nt4Domain (connector SPI, live Samba)', () => {
   const importAll = async () => {
     const images: CsImage[] = [];
     const errors: ObjectError[] = [];
-    const result = await nt4.capabilities.fullImport.fullImport(D, { page: async (p) => void images.push(...p), objectError: (e) => void errors.push(e) }, new AbortController().signal);
+    const result = await nt4.capabilities.fullImport.fullImport(D, { page: async (p) => void images.push(...p), objectError: (e) => void errors.push(e) });
     return { images, errors, result };
   };
   const apply = (op: ExportOperation) => nt4.capabilities.export.apply(D, op);
