@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SamrBridge, accountSid, cleanupGeneratedDomain, generateDomain, type SamrDomain } from '@metaweave/samr';
-import { REPO_ROOT, uniqueSuffix, waitFor } from '@metaweave/testing';
+import { REPO_ROOT, samrStandIn, uniqueSuffix, waitFor } from '@metaweave/testing';
 import { Pipeline } from '../e2e/harness';
 
 /**
@@ -50,14 +50,7 @@ describe(`NT4 full import, ${N} generated users`, () => {
     const gen = await generateDomain({ ...server, prefix, users: N, groups: Math.max(1, Math.floor(N / 100)), membersPerGroup: 20 });
     const loadMs = Date.now() - t;
     bridge = await SamrBridge.start();
-    domain = await bridge.connect({
-      host: p.stack['MW_SAMBA_HOST']!,
-      port: Number(p.stack['MW_SAMBA_PORT']),
-      domain: p.stack['MW_SAMBA_DOMAIN']!,
-      username: p.stack['MW_SAMBA_ADMIN_USER']!,
-      password: p.stack['MW_SAMBA_ADMIN_PASSWORD']!,
-      clientConf: p.stack['MW_SAMBA_CLIENT_CONF']!,
-    });
+    domain = await bridge.connect(samrStandIn(p.stack));
     await p.start('nt4-connector');
 
     t = Date.now();

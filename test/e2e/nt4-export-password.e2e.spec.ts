@@ -16,7 +16,7 @@ import {
 } from '@metaweave/contracts';
 import { ACB, SamrBridge, UF, accountSid, isSamrError, type SamrDomain } from '@metaweave/samr';
 import { generateRecipientKeyPair, sealPassword, type PasswordSecret } from '@metaweave/secrets';
-import { ServiceProcess, freePort, waitFor } from '@metaweave/testing';
+import { freePort, samrStandIn, ServiceProcess, waitFor } from '@metaweave/testing';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { Pipeline } from './harness';
 
@@ -51,14 +51,7 @@ describe('NT4 export and passwords', () => {
   beforeAll(async () => {
     kafka = new Kafka({ clientId: 'e2e', brokers: [p.stack['KAFKA_BROKERS']!], logLevel: logLevel.NOTHING });
     bridge = await SamrBridge.start();
-    domain = await bridge.connect({
-      host: p.stack['MW_SAMBA_HOST']!,
-      port: Number(p.stack['MW_SAMBA_PORT']),
-      domain: p.stack['MW_SAMBA_DOMAIN']!,
-      username: p.stack['MW_SAMBA_ADMIN_USER']!,
-      password: p.stack['MW_SAMBA_ADMIN_PASSWORD']!,
-      clientConf: p.stack['MW_SAMBA_CLIENT_CONF']!,
-    });
+    domain = await bridge.connect(samrStandIn(p.stack));
     await p.start('nt4-connector', { MW_NT4_PASSWORD_KEYS: JSON.stringify([key]), MW_LOG_LEVEL: 'debug' });
     producer = kafka.producer();
     await producer.connect();

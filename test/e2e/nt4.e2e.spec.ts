@@ -1,5 +1,5 @@
 import { SamrBridge, accountSid, sidFromString, type SamrDomain } from '@metaweave/samr';
-import { waitFor } from '@metaweave/testing';
+import { samrStandIn, waitFor } from '@metaweave/testing';
 import { Pipeline } from './harness';
 
 jest.setTimeout(300_000);
@@ -24,14 +24,7 @@ describe('NT4 domain full import', () => {
 
   beforeAll(async () => {
     bridge = await SamrBridge.start();
-    domain = await bridge.connect({
-      host: p.stack['MW_SAMBA_HOST']!,
-      port: Number(p.stack['MW_SAMBA_PORT']),
-      domain: p.stack['MW_SAMBA_DOMAIN']!,
-      username: p.stack['MW_SAMBA_ADMIN_USER']!,
-      password: p.stack['MW_SAMBA_ADMIN_PASSWORD']!,
-      clientConf: p.stack['MW_SAMBA_CLIENT_CONF']!,
-    });
+    domain = await bridge.connect(samrStandIn(p.stack));
     for (const n of names) rids.push((await domain.createUser({ accountName: n, fields: { fullName: `Full ${n}`, description: 'e2e' } })).rid);
     await p.start('projection-service');
     // NT4 users without a mailbox stay disconnectors under the default rules; this test follows them

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SamrBridge, type SamrDomain } from '@metaweave/samr';
-import { OtlpReceiver, REPO_ROOT, waitFor, type ReceivedSpan } from '@metaweave/testing';
+import { OtlpReceiver, type ReceivedSpan, REPO_ROOT, samrStandIn, waitFor } from '@metaweave/testing';
 import { Attribute, Change } from 'ldapts';
 import YAML from 'yaml';
 import { Pipeline, mailbox, type ServiceName } from './harness';
@@ -32,14 +32,7 @@ describe('one trace per change across the five services, exported over OTLP', ()
   beforeAll(async () => {
     await receiver.start();
     bridge = await SamrBridge.start();
-    domain = await bridge.connect({
-      host: p.stack['MW_SAMBA_HOST']!,
-      port: Number(p.stack['MW_SAMBA_PORT']),
-      domain: p.stack['MW_SAMBA_DOMAIN']!,
-      username: p.stack['MW_SAMBA_ADMIN_USER']!,
-      password: p.stack['MW_SAMBA_ADMIN_PASSWORD']!,
-      clientConf: p.stack['MW_SAMBA_CLIENT_CONF']!,
-    });
+    domain = await bridge.connect(samrStandIn(p.stack));
     rid = (await domain.createUser({ accountName: alias, password: `Init-${p.suffix}-1!` })).rid;
 
     // The default rules plus one export flow, so an attribute edit in Exchange reaches NT4.

@@ -4,7 +4,7 @@
 // line or an error message.
 import { createServer, connect as tcpConnect } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { freePort, stackEnv, uniqueSuffix } from '@metaweave/testing';
+import { freePort, samrStandIn, stackEnv, uniqueSuffix } from '@metaweave/testing';
 import { SamrBridge } from './bridge';
 import type { SamrDomain } from './bridge';
 import { isSamrError } from './errors';
@@ -13,14 +13,7 @@ import type { SamrConnectOptions } from './protocol';
 
 const env = stackEnv();
 const prefix = `sb${uniqueSuffix().slice(0, 5)}`;
-const options: SamrConnectOptions = {
-  host: env['MW_SAMBA_HOST']!,
-  port: Number(env['MW_SAMBA_PORT']),
-  domain: env['MW_SAMBA_DOMAIN']!,
-  username: env['MW_SAMBA_ADMIN_USER']!,
-  password: env['MW_SAMBA_ADMIN_PASSWORD']!,
-  clientConf: env['MW_SAMBA_CLIENT_CONF']!,
-};
+const options: SamrConnectOptions = samrStandIn(env);
 const bridges: SamrBridge[] = [];
 
 async function start(extra: Parameters<typeof SamrBridge.start>[0] = {}): Promise<SamrBridge> {

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stackEnv, uniqueSuffix } from '@metaweave/testing';
+import { samrStandIn, stackEnv, uniqueSuffix } from '@metaweave/testing';
 import { ACB } from './account-control';
 import { SamrBridge } from './bridge';
 import type { SamrDomain } from './bridge';
@@ -25,14 +25,7 @@ jest.setTimeout(Math.max(120_000, users * 60));
 
 beforeAll(async () => {
   bridge = await SamrBridge.start();
-  domain = await bridge.connect({
-    host: env['MW_SAMBA_HOST']!,
-    port: Number(env['MW_SAMBA_PORT']),
-    domain: env['MW_SAMBA_DOMAIN']!,
-    username: env['MW_SAMBA_ADMIN_USER']!,
-    password: env['MW_SAMBA_ADMIN_PASSWORD']!,
-    clientConf: env['MW_SAMBA_CLIENT_CONF']!,
-  });
+  domain = await bridge.connect(samrStandIn(env));
 });
 
 afterAll(async () => {

@@ -2,7 +2,7 @@
  * Helpers of this library's integration tests (`*.int.spec.ts`) against the live Samba stand-in
  * of deploy/local/stack.sh. Not exported from index.ts.
  */
-import { stackEnv } from '@metaweave/testing';
+import { samrStandIn, stackEnv } from '@metaweave/testing';
 import { SamrBridge, type SamrDomain } from './bridge';
 import { isSamrError, type SamrError } from './errors';
 import type { SamrConnectOptions } from './protocol';
@@ -10,14 +10,7 @@ import type { SamrConnectOptions } from './protocol';
 /** How to reach the stand-in domain as its administrator. */
 export function standInDomain(): SamrConnectOptions {
   const env = stackEnv();
-  return {
-    host: env['MW_SAMBA_HOST']!,
-    port: Number(env['MW_SAMBA_PORT']),
-    domain: env['MW_SAMBA_DOMAIN']!,
-    username: env['MW_SAMBA_ADMIN_USER']!,
-    password: env['MW_SAMBA_ADMIN_PASSWORD']!,
-    clientConf: env['MW_SAMBA_CLIENT_CONF']!,
-  };
+  return samrStandIn(env);
 }
 
 /** A bridge connected to the stand-in; `close()` also deletes the accounts this test file made. */

@@ -39,3 +39,22 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** How tests reach the NT4 stand-in through Samba's SAMR library (the admin account of the local stack). */
+export function samrStandIn(env: Record<string, string> = stackEnv()): {
+  host: string;
+  port: number;
+  domain: string;
+  username: string;
+  password: string;
+  clientConf: string;
+} {
+  return {
+    host: env['MW_SAMBA_HOST']!,
+    port: Number(env['MW_SAMBA_PORT']),
+    domain: env['MW_SAMBA_DOMAIN']!,
+    username: env['MW_SAMBA_ADMIN_USER']!,
+    password: env['MW_SAMBA_ADMIN_PASSWORD']!,
+    clientConf: env['MW_SAMBA_CLIENT_CONF']!,
+  };
+}

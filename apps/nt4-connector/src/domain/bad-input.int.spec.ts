@@ -5,7 +5,7 @@ import { silentLogger } from '@metaweave/messaging';
 import { openDatabase } from '@metaweave/platform';
 import { accountSid, type SamrConnectOptions } from '@metaweave/samr';
 import { generateRecipientKeyPair, sealPassword } from '@metaweave/secrets';
-import { freePort, stackEnv, uniqueSuffix } from '@metaweave/testing';
+import { freePort, samrStandIn, stackEnv, uniqueSuffix } from '@metaweave/testing';
 import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { Init1732320000000 } from '../migrations/1732320000000-init';
@@ -22,14 +22,7 @@ jest.setTimeout(120_000);
  */
 describe('NT4 connector: wrong credentials, unknown domain, unreachable server', () => {
   const env = stackEnv();
-  const good: SamrConnectOptions = {
-    host: env['MW_SAMBA_HOST']!,
-    port: Number(env['MW_SAMBA_PORT']),
-    domain: env['MW_SAMBA_DOMAIN']!,
-    username: env['MW_SAMBA_ADMIN_USER']!,
-    password: env['MW_SAMBA_ADMIN_PASSWORD']!,
-    clientConf: env['MW_SAMBA_CLIENT_CONF']!,
-  };
+  const good: SamrConnectOptions = samrStandIn(env);
   const schema = `int_${uniqueSuffix()}_nt4_bad`;
   const key = generateRecipientKeyPair('k');
   const domains: Nt4Domain[] = [];

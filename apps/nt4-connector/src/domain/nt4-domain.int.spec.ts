@@ -1,6 +1,6 @@
 import { ConnectorError, notReimported, type CsImage, type ExportOperation, type ObjectError } from '@metaweave/connector-sdk';
 import { ACB, SamrBridge, UF, accountSid, type SamrConnectOptions, type SamrDomain } from '@metaweave/samr';
-import { stackEnv, uniqueSuffix } from '@metaweave/testing';
+import { samrStandIn, stackEnv, uniqueSuffix } from '@metaweave/testing';
 import { Nt4Domain } from './nt4-domain';
 
 jest.setTimeout(120_000);
@@ -12,14 +12,7 @@ jest.setTimeout(120_000);
  */
 describe('Nt4Domain (connector SPI, live Samba)', () => {
   const env = stackEnv();
-  const connect: SamrConnectOptions = {
-    host: env['MW_SAMBA_HOST']!,
-    port: Number(env['MW_SAMBA_PORT']),
-    domain: env['MW_SAMBA_DOMAIN']!,
-    username: env['MW_SAMBA_ADMIN_USER']!,
-    password: env['MW_SAMBA_ADMIN_PASSWORD']!,
-    clientConf: env['MW_SAMBA_CLIENT_CONF']!,
-  };
+  const connect: SamrConnectOptions = samrStandIn(env);
   const D = connect.domain.toUpperCase();
   const prefix = `k${uniqueSuffix().slice(0, 6)}`;
   const nt4 = new Nt4Domain({ name: 'nt4-spi', connect, batchSize: 7 });

@@ -4,7 +4,7 @@ import { silentLogger } from '@metaweave/messaging';
 import { openDatabase } from '@metaweave/platform';
 import { SamrBridge, accountSid, type SamrConnectOptions, type SamrDomain } from '@metaweave/samr';
 import { generateRecipientKeyPair, sealPassword } from '@metaweave/secrets';
-import { stackEnv, uniqueSuffix } from '@metaweave/testing';
+import { samrStandIn, stackEnv, uniqueSuffix } from '@metaweave/testing';
 import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { Init1732320000000 } from '../migrations/1732320000000-init';
@@ -21,14 +21,7 @@ jest.setTimeout(120_000);
  */
 describe('PasswordApplier: one command id touches the account at most once', () => {
   const env = stackEnv();
-  const connect: SamrConnectOptions = {
-    host: env['MW_SAMBA_HOST']!,
-    port: Number(env['MW_SAMBA_PORT']),
-    domain: env['MW_SAMBA_DOMAIN']!,
-    username: env['MW_SAMBA_ADMIN_USER']!,
-    password: env['MW_SAMBA_ADMIN_PASSWORD']!,
-    clientConf: env['MW_SAMBA_CLIENT_CONF']!,
-  };
+  const connect: SamrConnectOptions = samrStandIn(env);
   const suffix = uniqueSuffix();
   const schema = `int_${suffix}_nt4_pw`;
   const key = generateRecipientKeyPair('k');
