@@ -43,5 +43,8 @@ describe('metrics', () => {
     const exchange = await scrape('exchange-connector');
     expect(sample(exchange, 'mw_outbox_published_total', {})).toBeGreaterThanOrEqual(2);
     expect(exchange).toContain(`service_name="exchange-connector"`);
+    // The run's MIIS counters and its final status.
+    expect(sample(exchange, 'mw_runs_total', { connector: 'exchange', partition: p.site, step: 'full-import', status: 'completed' })).toBe(1);
+    expect(sample(exchange, 'mw_run_objects_total', { connector: 'exchange', partition: p.site, counter: 'stageAdd' })).toBe(2);
   });
 });

@@ -13,6 +13,7 @@ import {
 import { EnvelopeFactory, TOPICS, csObjectKey, runKey, type RunEventV1, type RunObjectError, type RunStepName } from '@metaweave/contracts';
 import { enqueueOutbox, quoteIdent, type Logger } from '@metaweave/messaging';
 import type { DataSource, EntityManager } from 'typeorm';
+import { recordRunMetrics } from './metrics';
 
 export type RunStep = 'full-import' | 'delta-import';
 
@@ -335,6 +336,7 @@ export class RunDriver {
         endedAt: now,
       });
     });
+    if (live) recordRunMetrics(this.name, live.partition, step, status, { ...counters, deletesWithheld: withheld });
   }
 
   /**
