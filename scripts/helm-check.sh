@@ -188,14 +188,30 @@ const fs = require('node:fs');
 const path = require('node:path');
 const [file, ...services] = process.argv.slice(2);
 const { loadConfig } = require('@metaweave/platform');
+const crypto = require('node:crypto');
+const os = require('node:os');
+const pem = (type) => crypto.generateKeyPairSync(type).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 // A well-formed stand-in for what comes from an existingSecret (not in the rendered stream).
-const standIn = { MW_DATABASE_URL: 'postgres://from-existing-secret/metaweave' };
+const standIn = { MW_DATABASE_URL: 'postgres://from-existing-secret/metaweave', MW_AUTH_PUBLIC_KEYS: pem('ed25519') };
+// Files the chart mounts from Secrets under /etc/metaweave/ (not on this machine): a well-formed
+// stand-in file each, so the service's own check of the file's content runs.
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'helm-check-files-'));
+const standInFile = (name, text) => { const f = path.join(dir, name); fs.writeFileSync(f, text); return f; };
+const nt4Pair = crypto.generateKeyPairSync('x25519');
+const fileStandIns = {
+  MW_NT4_PASSWORD_KEYS_FILE: () => standInFile('password-keys.json', JSON.stringify([{ kid: 'stand-in', privateKeyPem: nt4Pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) }])),
+  MW_TLS_CERT_FILE: () => standInFile('tls.crt', '-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n'),
+  MW_TLS_KEY_FILE: () => standInFile('tls.key', '-----BEGIN PRIVATE KEY-----\nstand-in\n-----END PRIVATE KEY-----\n'),
+};
 let bad = 0;
 for (const { deployment, container, env, fromExistingSecrets } of JSON.parse(fs.readFileSync(file, 'utf8'))) {
   if (!services.includes(container)) continue;
   const { configSchema } = require(path.resolve('dist/apps', container, 'src/config.js'));
   const full = { ...env };
   for (const key of fromExistingSecrets) full[key] = standIn[key] ?? 'from-existing-secret';
+  for (const [key, make] of Object.entries(fileStandIns)) {
+    if (full[key]?.startsWith('/etc/metaweave/') && !fs.existsSync(full[key])) full[key] = make();
+  }
   try {
     loadConfig(configSchema, full);
   } catch (error) {

@@ -190,6 +190,69 @@ fromChart: true
 {{- end -}}
 {{- end -}}
 
+{{/* The token verification settings of the API services: the global auth section, with the older
+projectionService.auth values winning where set (backward compatibility). */}}
+{{- define "metaweave.auth" -}}
+{{- $g := .Values.auth -}}
+{{- $p := default dict .Values.projectionService.auth -}}
+publicKeys: {{ default $g.publicKeys $p.publicKeys | quote }}
+existingSecret: {{ default $g.existingSecret $p.existingSecret | quote }}
+existingSecretKey: {{ default $g.existingSecretKey $p.existingSecretKey | quote }}
+issuer: {{ default $g.issuer $p.issuer | quote }}
+audience: {{ default $g.audience $p.audience | quote }}
+{{- end -}}
+
+{{/* Secret and key of an NT4 domain's password key pairs (JSON [{kid, privateKeyPem}]): the
+domain's passwordKeys, else nt4Connector.passwordKeys; name empty when neither names a Secret.
+Usage: include "metaweave.nt4PasswordKeys" (dict "svc" $svc "domain" $d) | fromYaml */}}
+{{- define "metaweave.nt4PasswordKeys" -}}
+{{- $shared := .svc.passwordKeys -}}
+{{- $own := default dict .domain.passwordKeys -}}
+{{- if $own.existingSecret -}}
+name: {{ $own.existingSecret | quote }}
+key: {{ default "password-keys.json" $own.existingSecretKey | quote }}
+{{- else if $shared.existingSecret -}}
+name: {{ $shared.existingSecret | quote }}
+key: {{ default "password-keys.json" $shared.existingSecretKey | quote }}
+{{- else -}}
+name: ""
+{{- end -}}
+{{- end -}}
+
+{{/* http(s)://<service resource>.<namespace>.svc:<service port> of a workload's Service.
+Usage: include "metaweave.serviceUrl" (dict "root" $ "resource" $name "svc" $svc "scheme" "http") */}}
+{{- define "metaweave.serviceUrl" -}}
+{{- printf "%s://%s.%s.svc:%v" (default "http" .scheme) .resource .root.Release.Namespace .svc.service.port -}}
+{{- end -}}
+
+{{/* MW_CONNECTOR_URLS of the projection service: <connector>=<URL of its Service>, the Exchange
+connector and each NT4 domain's connector. */}}
+{{- define "metaweave.connectorUrls" -}}
+{{- $out := list -}}
+{{- range $w := (include "metaweave.workloads" . | fromYamlArray) -}}
+{{- if $w.connector -}}
+{{- $svc := index $.Values $w.key -}}
+{{- $out = append $out (printf "%s=%s" $w.connector (include "metaweave.serviceUrl" (dict "root" $ "resource" $w.resource "svc" $svc))) -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $out -}}
+{{- end -}}
+
+{{/* MW_PASSWORD_CONNECTORS of the password service: one entry per NT4 domain that has a
+passwordPublicKey, as JSON [{connector, domain, kid, publicKeyPem}]. */}}
+{{- define "metaweave.passwordConnectors" -}}
+{{- $out := list -}}
+{{- if .Values.nt4Connector.enabled -}}
+{{- range $w := (include "metaweave.workloads" . | fromYamlArray) -}}
+{{- if and $w.domain $w.domain.passwordPublicKey -}}
+{{- $k := $w.domain.passwordPublicKey -}}
+{{- $out = append $out (dict "connector" $w.connector "domain" $w.domain.name "kid" $k.kid "publicKeyPem" $k.publicKeyPem) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
 {{/* True when a service is scaled by an HPA or KEDA (the Deployment then leaves replicas alone). */}}
 {{- define "metaweave.autoscaled" -}}
 {{- $a := .svc.autoscaling -}}
@@ -255,14 +318,49 @@ names the value to set.
 {{- fail "telemetry.endpoint is required when telemetry.exporter is otlp (or set telemetry.exporter: none)" }}
 {{- end }}
 {{- $p := .Values.projectionService }}
-{{- if and $p.enabled (not $p.auth.existingSecret) (not $p.auth.publicKeys) }}
-{{- fail "projectionService.auth.publicKeys is required: the PEM public key(s) of your token issuer (or set projectionService.auth.existingSecret)" }}
+{{- $auth := include "metaweave.auth" . | fromYaml }}
+{{- if and $p.enabled (not $auth.existingSecret) (not $auth.publicKeys) }}
+{{- fail "auth.publicKeys is required: the PEM public key(s) of your token issuer, used by the projection and password services (or set auth.existingSecret)" }}
 {{- end }}
 {{- $x := .Values.exchangeConnector }}
 {{- if $x.enabled }}
 {{- if and (not $x.ldap.existingSecret) (not $x.ldap.bindPassword) }}
 {{- fail "exchangeConnector.ldap.bindPassword is required (or set exchangeConnector.ldap.existingSecret)" }}
 {{- end }}
+{{- $miis := or $x.ldap.account $x.ldap.logonDomain }}
+{{- if and $x.ldap.bindDn $miis }}
+{{- fail "exchangeConnector.ldap: set either bindDn or account + logonDomain, not both" }}
+{{- end }}
+{{- if and (not $x.ldap.bindDn) (not (and $x.ldap.account $x.ldap.logonDomain)) }}
+{{- fail "exchangeConnector.ldap.bindDn is required (or account + logonDomain, the MIIS form: the account and its NT logon domain)" }}
+{{- end }}
+{{- if and $x.ldap.startTls (hasPrefix "ldaps:" $x.ldap.url) }}
+{{- fail "exchangeConnector.ldap.startTls is for ldap:// URLs; an ldaps:// URL is TLS already" }}
+{{- end }}
+{{- range $site, $_ := $x.containers }}
+{{- if not (has $site $x.sites) }}
+{{- fail (printf "exchangeConnector.containers: unknown site %q (not one of exchangeConnector.sites %v)" $site $x.sites) }}
+{{- end }}
+{{- end }}
+{{- range $name, $profile := $x.runProfiles }}
+{{- range $profile.partitions }}
+{{- if not (has . $x.sites) }}
+{{- fail (printf "exchangeConnector.runProfiles.%s.partitions: %q is not one of exchangeConnector.sites %v" $name . $x.sites) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $kids := dict }}
+{{- range .Values.nt4Connector.domains }}
+{{- with .passwordPublicKey }}
+{{- if or (not .kid) (not .publicKeyPem) }}
+{{- fail "nt4Connector.domains[].passwordPublicKey needs both kid and publicKeyPem (the public half of the domain's password key pair)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $c := .Values.console }}
+{{- if and $c.enabled (not .Values.projectionService.enabled) (not $c.projectionUrl) }}
+{{- fail "console.projectionUrl is required when projectionService is disabled (the console forwards to the query API)" }}
 {{- end }}
 {{- range .Values.runProfiles.schedules }}
 {{- if not $x.enabled }}
@@ -329,8 +427,23 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
   value: {{ .svc.connectorName | quote }}
 - name: MW_LDAP_URL
   value: {{ required "exchangeConnector.ldap.url is required (ldap://host:port)" .svc.ldap.url | quote }}
+{{- if .svc.ldap.bindDn }}
 - name: MW_LDAP_BIND_DN
-  value: {{ required "exchangeConnector.ldap.bindDn is required" .svc.ldap.bindDn | quote }}
+  value: {{ .svc.ldap.bindDn | quote }}
+{{- else }}
+- name: MW_EXCHANGE_ACCOUNT
+  value: {{ .svc.ldap.account | quote }}
+- name: MW_EXCHANGE_LOGON_DOMAIN
+  value: {{ .svc.ldap.logonDomain | quote }}
+{{- end }}
+- name: MW_LDAP_STARTTLS
+  value: {{ ternary "true" "false" .svc.ldap.startTls | quote }}
+- name: MW_LDAP_TLS_REJECT_UNAUTHORIZED
+  value: {{ ternary "true" "false" .svc.ldap.tlsRejectUnauthorized | quote }}
+{{- if .svc.ldap.caSecret }}
+- name: MW_LDAP_TLS_CA_FILE
+  value: /etc/metaweave/ldap-ca/ca.crt
+{{- end }}
 - name: MW_LDAP_BIND_PASSWORD
   valueFrom:
     secretKeyRef:
@@ -342,6 +455,18 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
   value: {{ join "," .svc.sites | quote }}
 - name: MW_EXCHANGE_DELTA_INTERVAL_MS
   value: {{ .svc.deltaIntervalMs | quote }}
+- name: MW_EXCHANGE_DELTA_STRATEGY
+  value: {{ .svc.deltaStrategy | quote }}
+- name: MW_EXCHANGE_TOMBSTONE_LIFETIME_DAYS
+  value: {{ .svc.tombstoneLifetimeDays | quote }}
+{{- with .svc.containers }}
+- name: MW_EXCHANGE_CONTAINERS
+  value: {{ toJson . | quote }}
+{{- end }}
+{{- with .svc.runProfiles }}
+- name: MW_EXCHANGE_RUN_PROFILES
+  value: {{ toJson . | quote }}
+{{- end }}
 {{- end }}
 {{- if eq .name "nt4-connector" }}
 {{- $d := .domain }}
@@ -366,21 +491,57 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
 - name: MW_CONNECTOR_NAME
   value: {{ . | quote }}
 {{- end }}
+- name: MW_NT4_LEASE_WAIT_MS
+  value: {{ .svc.leaseWaitMs | quote }}
+{{- if (include "metaweave.nt4PasswordKeys" (dict "svc" .svc "domain" $d) | fromYaml).name }}
+- name: MW_NT4_PASSWORD_KEYS_FILE
+  value: /etc/metaweave/password-keys/password-keys.json
+{{- end }}
+{{- end }}
+{{- if eq .name "join-engine" }}
+{{- with .svc.rulesExtensions }}
+- name: MW_RULES_EXTENSIONS
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if eq .name "password-service" }}
+- name: MW_PASSWORD_CONNECTORS
+  value: {{ include "metaweave.passwordConnectors" .root | quote }}
+- name: MW_PASSWORD_COMMAND_TTL_SECONDS
+  value: {{ .svc.commandTtlSeconds | quote }}
+- name: MW_PASSWORD_OUTCOME_GRACE_SECONDS
+  value: {{ .svc.outcomeGraceSeconds | quote }}
+{{- if .svc.tls.existingSecret }}
+- name: MW_TLS_CERT_FILE
+  value: /etc/metaweave/tls/tls.crt
+- name: MW_TLS_KEY_FILE
+  value: /etc/metaweave/tls/tls.key
+{{- end }}
 {{- end }}
 {{- if eq .name "projection-service" }}
+- name: MW_CONNECTOR_URLS
+  value: {{ include "metaweave.connectorUrls" .root | quote }}
+{{- if .root.Values.joinEngine.enabled }}
+- name: MW_JOIN_ENGINE_URL
+  value: {{ include "metaweave.serviceUrl" (dict "root" .root "resource" (include "metaweave.componentName" (dict "root" .root "name" "join-engine")) "svc" .root.Values.joinEngine) | quote }}
+{{- end }}
+{{- end }}
+{{- if or (eq .name "projection-service") (eq .name "password-service") }}
+{{- $auth := include "metaweave.auth" .root | fromYaml }}
+{{- if $auth.existingSecret }}
 - name: MW_AUTH_PUBLIC_KEYS
-{{- if .svc.auth.existingSecret }}
   valueFrom:
     secretKeyRef:
-      name: {{ .svc.auth.existingSecret | quote }}
-      key: {{ default "auth-public-keys" .svc.auth.existingSecretKey | quote }}
-{{- else }}
-  value: {{ .svc.auth.publicKeys | quote }}
+      name: {{ $auth.existingSecret | quote }}
+      key: {{ default "auth-public-keys" $auth.existingSecretKey | quote }}
+{{- else if $auth.publicKeys }}
+- name: MW_AUTH_PUBLIC_KEYS
+  value: {{ $auth.publicKeys | quote }}
 {{- end }}
 - name: MW_AUTH_ISSUER
-  value: {{ .svc.auth.issuer | quote }}
+  value: {{ $auth.issuer | quote }}
 - name: MW_AUTH_AUDIENCE
-  value: {{ .svc.auth.audience | quote }}
+  value: {{ $auth.audience | quote }}
 {{- end }}
 {{- with .svc.extraEnvVars }}
 {{ toYaml . }}
