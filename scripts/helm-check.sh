@@ -13,7 +13,10 @@
 #      (the compiled ones after `npm run build`: skipped when dist/ is missing), and each service's
 #      command starts and stops at configuration validation (exit 78) on an empty environment;
 #   6. the environment each scenario renders for each service passes that service's own config
-#      validation (apps/<service>/src/config.ts, compiled; skipped when dist/ is missing).
+#      validation (apps/<service>/src/config.ts, compiled; skipped when dist/ is missing), and the
+#      console's passes its server's (apps/console/server/serve.mjs loadConfig);
+#   7. deploy/docker/console.Dockerfile: base, user, CMD, the paths it copies, and its command
+#      stopping at configuration validation (exit 78) on an empty environment.
 #
 # Quiet unless something fails; the last line is "helm-check: N passed, N failed, N skipped".
 # Needs bash, Go and Node only.
@@ -26,6 +29,7 @@ HELM_K8S_MAJOR=1
 HELM_K8S_MINOR=37
 CHART=helm/metaweave
 DOCKERFILE=deploy/docker/service.Dockerfile
+CONSOLE_DOCKERFILE=deploy/docker/console.Dockerfile
 SERVICES=(exchange-connector nt4-connector join-engine password-service projection-service)
 
 cache="${MW_CACHE_DIR:-$HOME/.cache/metaweave}"
@@ -180,6 +184,31 @@ else
   done
 fi
 
+# The console's image: the same base and user, its exact command, the paths it copies from the
+# build context, and that command on an empty environment stopping at configuration (exit 78).
+{
+  grep -q '^ARG NODE_IMAGE=node:20-bookworm-slim$' "$CONSOLE_DOCKERFILE" || echo "base image is not node:20-bookworm-slim"
+  grep -q '^USER 10001:10001$' "$CONSOLE_DOCKERFILE" || echo "no USER 10001:10001"
+  grep -qx 'CMD \["node", "apps/console/server/serve.mjs"\]' "$CONSOLE_DOCKERFILE" || echo 'no CMD ["node", "apps/console/server/serve.mjs"]'
+  while read -r src; do
+    [[ -e $src ]] || { echo "COPY source $src does not exist"; continue; }
+    allowed=no
+    while read -r rule; do
+      [[ $src == "$rule" || $src == "$rule"/* ]] && allowed=yes
+    done < <(sed -n 's/^!//p' .dockerignore)
+    [[ $allowed == yes ]] || echo "COPY source $src is excluded by .dockerignore"
+  done < <(awk '$1 == "COPY" && $2 !~ /^--from=/ { for (i = 2; i < NF; i++) print $i }' "$CONSOLE_DOCKERFILE" | sed 's#^\./##')
+  set +e
+  env -i PATH="$PATH" HOME="$work" timeout 30 node apps/console/server/serve.mjs >"$work/start-console.log" 2>&1
+  code=$?
+  set -e
+  if [[ $code -ne 78 ]] || ! grep -q 'MW_CONSOLE_PROJECTION_URL' "$work/start-console.log"; then
+    echo "node apps/console/server/serve.mjs on an empty environment: exit $code, expected 78 naming MW_CONSOLE_PROJECTION_URL"
+    head -20 "$work/start-console.log"
+  fi
+} >"$work/console-dockerfile.log"
+if [[ -s $work/console-dockerfile.log ]]; then fail "$CONSOLE_DOCKERFILE" "$work/console-dockerfile.log"; else pass "$CONSOLE_DOCKERFILE stages, context and command"; fi
+
 # The environment every scenario renders, through each service's own configuration schema (the
 # compiled apps/<service>/src/config.ts): the chart sets exactly what the services read. Values
 # from an existingSecret are not in the rendered stream; they get a well-formed stand-in.
@@ -204,7 +233,21 @@ const fileStandIns = {
   MW_TLS_KEY_FILE: () => standInFile('tls.key', '-----BEGIN PRIVATE KEY-----\nstand-in\n-----END PRIVATE KEY-----\n'),
 };
 let bad = 0;
+(async () => {
 for (const { deployment, container, env, fromExistingSecrets } of JSON.parse(fs.readFileSync(file, 'utf8'))) {
+  if (container === 'console') {
+    // The console's server, with a stand-in for the built app (dist/console, in its image).
+    const { loadConfig: loadConsoleConfig } = await import(path.resolve('apps/console/server/serve.mjs'));
+    const distDir = fs.mkdtempSync(path.join(dir, 'console-'));
+    fs.writeFileSync(path.join(distDir, 'index.html'), '<!doctype html>');
+    try {
+      loadConsoleConfig({ MW_CONSOLE_DIST: distDir, ...env });
+    } catch (error) {
+      bad++;
+      console.error(`${deployment} (console): ${error.message}`);
+    }
+    continue;
+  }
   if (!services.includes(container)) continue;
   const { configSchema } = require(path.resolve('dist/apps', container, 'src/config.js'));
   const full = { ...env };
@@ -220,6 +263,7 @@ for (const { deployment, container, env, fromExistingSecrets } of JSON.parse(fs.
   }
 }
 process.exit(bad ? 1 : 0);
+})();
 JS
 for values in "${scenarios[@]}"; do
   name="$(basename "$values" .yaml)"

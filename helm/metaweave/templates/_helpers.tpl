@@ -253,6 +253,28 @@ passwordPublicKey, as JSON [{connector, domain, kid, publicKeyPem}]. */}}
 {{- toJson $out -}}
 {{- end -}}
 
+{{/* Where the console forwards to: the given URL (egress then to any address on its port), else
+the chart's own service (egress to its pods on their container port); url empty when neither.
+Usage: include "metaweave.consoleUpstream" (dict "root" $ "key" "passwordService" "name" "password-service" "url" $c.passwordUrl) | fromYaml */}}
+{{- define "metaweave.consoleUpstream" -}}
+{{- $svc := index .root.Values .key -}}
+{{- if .url -}}
+url: {{ .url | quote }}
+port: {{ include "metaweave.urlPort" (dict "url" .url "default" (ternary 443 80 (hasPrefix "https:" .url))) }}
+to: []
+{{- else if $svc.enabled -}}
+{{- $tls := and (eq .key "passwordService") $svc.tls.existingSecret -}}
+url: {{ include "metaweave.serviceUrl" (dict "root" .root "resource" (include "metaweave.componentName" (dict "root" .root "name" .name)) "svc" $svc "scheme" (ternary "https" "http" (not (empty $tls)))) | quote }}
+port: {{ $svc.containerPort }}
+to:
+  - podSelector:
+      matchLabels:
+        {{- include "metaweave.selectorLabels" (dict "root" .root "component" .name) | nindent 8 }}
+{{- else -}}
+url: ""
+{{- end -}}
+{{- end -}}
+
 {{/* True when a service is scaled by an HPA or KEDA (the Deployment then leaves replicas alone). */}}
 {{- define "metaweave.autoscaled" -}}
 {{- $a := .svc.autoscaling -}}
@@ -343,18 +365,13 @@ names the value to set.
 {{- end }}
 {{- end }}
 {{- range $name, $profile := $x.runProfiles }}
+{{- if and (hasKey $profile "intervalMs") (hasKey $profile "cron") }}
+{{- fail (printf "exchangeConnector.runProfiles.%s: give intervalMs or cron, not both" $name) }}
+{{- end }}
 {{- range $profile.partitions }}
 {{- if not (has . $x.sites) }}
 {{- fail (printf "exchangeConnector.runProfiles.%s.partitions: %q is not one of exchangeConnector.sites %v" $name . $x.sites) }}
 {{- end }}
-{{- end }}
-{{- end }}
-{{- end }}
-{{- $kids := dict }}
-{{- range .Values.nt4Connector.domains }}
-{{- with .passwordPublicKey }}
-{{- if or (not .kid) (not .publicKeyPem) }}
-{{- fail "nt4Connector.domains[].passwordPublicKey needs both kid and publicKeyPem (the public half of the domain's password key pair)" }}
 {{- end }}
 {{- end }}
 {{- end }}
