@@ -7,6 +7,8 @@
 #   2. `go test` of the validator;
 #   3. for every helm/metaweave/ci/*-values.yaml: `helm lint --strict`, then `helm template` piped
 #      through the validator (every object strictly decoded into its Kubernetes API type);
+#      and through tools/helm-wiring/check.cjs (the URLs the services call each other on reach
+#      the right pods, NetworkPolicies allow those calls, password routes have keys);
 #   4. every helm/metaweave/ci-invalid/*.yaml (applied over ci/minimal-values.yaml) must be refused
 #      by `helm template` with the message on its "# expect:" line;
 #   5. deploy/docker/service.Dockerfile: one stage and CMD per service, every path it copies exists
@@ -105,10 +107,18 @@ for values in "${scenarios[@]}"; do
   fi
   if ! "$helm" template metaweave "$CHART" --namespace metaweave -f "$values" >"$work/$name.yaml" 2>"$work/template-$name.log"; then
     fail "helm template -f $values" "$work/template-$name.log"
-  elif "$validator" -env-json "$work/env-$name.json" "$work/$name.yaml" >"$work/validate-$name.log" 2>&1; then
-    pass "helm template + k8s-validate ($name)"
   else
-    fail "k8s-validate of helm template -f $values" "$work/validate-$name.log"
+    if "$validator" -env-json "$work/env-$name.json" "$work/$name.yaml" >"$work/validate-$name.log" 2>&1; then
+      pass "helm template + k8s-validate ($name)"
+    else
+      fail "k8s-validate of helm template -f $values" "$work/validate-$name.log"
+    fi
+    # The calls between the services: URLs reach the right pods, NetworkPolicies allow them.
+    if node tools/helm-wiring/check.cjs "$work/$name.yaml" >"$work/wiring-$name.log" 2>&1; then
+      pass "service-to-service wiring ($name)"
+    else
+      fail "service-to-service wiring of helm template -f $values" "$work/wiring-$name.log"
+    fi
   fi
 done
 

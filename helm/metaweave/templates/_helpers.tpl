@@ -375,6 +375,11 @@ names the value to set.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- range .Values.nt4Connector.domains }}
+{{- if and .passwordPublicKey (not (include "metaweave.nt4PasswordKeys" (dict "svc" $.Values.nt4Connector "domain" .) | fromYaml).name) }}
+{{- fail (printf "nt4Connector.domains[%s].passwordPublicKey is set but the domain has no password keys: set nt4Connector.passwordKeys.existingSecret or the domain's passwordKeys.existingSecret (the password service would seal commands the connector cannot open)" .name) }}
+{{- end }}
+{{- end }}
 {{- $c := .Values.console }}
 {{- if and $c.enabled (not .Values.projectionService.enabled) (not $c.projectionUrl) }}
 {{- fail "console.projectionUrl is required when projectionService is disabled (the console forwards to the query API)" }}
