@@ -7,7 +7,9 @@
 //   - every MW_PASSWORD_CONNECTORS entry is a rendered NT4 connector of that domain with password
 //     keys mounted (else its commands could never be opened);
 //   - with NetworkPolicies, each of those calls is allowed by the caller's egress and the callee's
-//     ingress (pod selectors in the release's namespace; other peers do not count).
+//     ingress (pod selectors in the release's namespace; other peers do not count);
+//   - every *_FILE setting with an absolute path, in every container of every workload (Deployments,
+//     Jobs, CronJobs), names a file a volume of that pod puts there.
 // Usage: node tools/helm-wiring/check.cjs rendered.yaml   (used by scripts/helm-check.sh)
 'use strict';
 const fs = require('node:fs');
@@ -90,6 +92,34 @@ for (const p of deployments.filter((d) => d.container === 'password-service')) {
     if (!nt4) problems.push(`${p.name}: MW_PASSWORD_CONNECTORS names ${entry.connector}, which no NT4 Deployment is`);
     else if (nt4.env.MW_NT4_DOMAIN.toUpperCase() !== entry.domain.toUpperCase()) problems.push(`${p.name}: ${entry.connector} is domain ${nt4.env.MW_NT4_DOMAIN}, not ${entry.domain}`);
     else if (!nt4.env.MW_NT4_PASSWORD_KEYS_FILE) problems.push(`${p.name}: ${entry.connector} gets password commands but ${nt4.name} has no password keys mounted`);
+  }
+}
+
+/** The files a volume mounted at mountPath provides: null = any (no item list). */
+function volumeFiles(volume) {
+  const items = (src) => (src?.items ? src.items.map((i) => i.path) : null);
+  if (volume.secret) return items(volume.secret);
+  if (volume.configMap) return items(volume.configMap);
+  if (volume.projected) {
+    const all = volume.projected.sources.map((src) => items(src.secret ?? src.configMap));
+    return all.includes(null) ? null : all.flat();
+  }
+  return null;
+}
+for (const w of docs.filter((d) => ['Deployment', 'Job', 'CronJob'].includes(d.kind))) {
+  const pod = w.kind === 'CronJob' ? w.spec.jobTemplate.spec.template.spec : w.spec.template.spec;
+  for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+    for (const e of c.env ?? []) {
+      if (!e.name.endsWith('_FILE') || typeof e.value !== 'string' || !e.value.startsWith('/')) continue;
+      const mount = (c.volumeMounts ?? []).find((m) => e.value.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+      if (!mount) {
+        problems.push(`${w.kind} ${w.metadata.name} (${c.name}): ${e.name}=${e.value} is not under any volume mount`);
+        continue;
+      }
+      const files = volumeFiles((pod.volumes ?? []).find((v) => v.name === mount.name) ?? {});
+      const rel = e.value.slice(mount.mountPath.replace(/\/$/, '').length + 1);
+      if (files && !files.includes(rel)) problems.push(`${w.kind} ${w.metadata.name} (${c.name}): ${e.name}=${e.value}: volume ${mount.name} has no item ${rel}`);
+    }
   }
 }
 

@@ -411,7 +411,9 @@ names the value to set.
 
 {{/* The environment of a service, as libs/platform and apps/<service>/src/config.ts read it.
 Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSecretRef "ldap" $ldapSecretRef
-"domain" $nt4Domain "domainSecret" $nt4DomainSecretRef) */}}
+"domain" $nt4Domain "domainSecret" $nt4DomainSecretRef ["hook" true])
+With "hook" (the migrations Job, which mounts nothing but /tmp) the settings naming files mounted
+in the Deployments are left out: the rules file, NT4 password keys, TLS files, the LDAP CA. */}}
 {{- define "metaweave.env" -}}
 - name: MW_KAFKA_BROKERS
   value: {{ join "," .root.Values.kafka.brokers | quote }}
@@ -440,7 +442,7 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
   value: {{ ternary .root.Values.metrics.port 0 .root.Values.metrics.enabled | quote }}
 - name: MW_LOG_LEVEL
   value: {{ default .root.Values.logLevel .svc.logLevel | quote }}
-{{- if and (eq .name "join-engine") (or .svc.syncRules.rules .svc.syncRules.existingConfigMap) }}
+{{- if and (eq .name "join-engine") (or .svc.syncRules.rules .svc.syncRules.existingConfigMap) (not .hook) }}
 - name: MW_RULES_FILE
   value: /etc/metaweave/config/sync-rules.yaml
 {{- end }}
@@ -462,7 +464,7 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
   value: {{ ternary "true" "false" .svc.ldap.startTls | quote }}
 - name: MW_LDAP_TLS_REJECT_UNAUTHORIZED
   value: {{ ternary "true" "false" .svc.ldap.tlsRejectUnauthorized | quote }}
-{{- if .svc.ldap.caSecret }}
+{{- if and .svc.ldap.caSecret (not .hook) }}
 - name: MW_LDAP_TLS_CA_FILE
   value: /etc/metaweave/ldap-ca/ca.crt
 {{- end }}
@@ -515,7 +517,7 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
 {{- end }}
 - name: MW_NT4_LEASE_WAIT_MS
   value: {{ .svc.leaseWaitMs | quote }}
-{{- if (include "metaweave.nt4PasswordKeys" (dict "svc" .svc "domain" $d) | fromYaml).name }}
+{{- if and (include "metaweave.nt4PasswordKeys" (dict "svc" .svc "domain" $d) | fromYaml).name (not .hook) }}
 - name: MW_NT4_PASSWORD_KEYS_FILE
   value: /etc/metaweave/password-keys/password-keys.json
 {{- end }}
@@ -533,7 +535,7 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
   value: {{ .svc.commandTtlSeconds | quote }}
 - name: MW_PASSWORD_OUTCOME_GRACE_SECONDS
   value: {{ .svc.outcomeGraceSeconds | quote }}
-{{- if .svc.tls.existingSecret }}
+{{- if and .svc.tls.existingSecret (not .hook) }}
 - name: MW_TLS_CERT_FILE
   value: /etc/metaweave/tls/tls.crt
 - name: MW_TLS_KEY_FILE
