@@ -543,6 +543,8 @@ in the Deployments are left out: the rules file, NT4 password keys, TLS files, t
 {{- end }}
 {{- end }}
 {{- if eq .name "projection-service" }}
+- name: MW_PROJECTION_BATCH_SIZE
+  value: {{ .svc.batchSize | quote }}
 - name: MW_CONNECTOR_URLS
   value: {{ include "metaweave.connectorUrls" .root | quote }}
 {{- if .root.Values.joinEngine.enabled }}
