@@ -7,13 +7,18 @@
 #   2. `go test` of the validator;
 #   3. for every helm/metaweave/ci/*-values.yaml: `helm lint --strict`, then `helm template` piped
 #      through the validator (every object strictly decoded into its Kubernetes API type);
+#      and through tools/helm-wiring/check.cjs (the URLs the services call each other on reach
+#      the right pods, NetworkPolicies allow those calls, password routes have keys);
 #   4. every helm/metaweave/ci-invalid/*.yaml (applied over ci/minimal-values.yaml) must be refused
 #      by `helm template` with the message on its "# expect:" line;
 #   5. deploy/docker/service.Dockerfile: one stage and CMD per service, every path it copies exists
 #      (the compiled ones after `npm run build`: skipped when dist/ is missing), and each service's
 #      command starts and stops at configuration validation (exit 78) on an empty environment;
 #   6. the environment each scenario renders for each service passes that service's own config
-#      validation (apps/<service>/src/config.ts, compiled; skipped when dist/ is missing).
+#      validation (apps/<service>/src/config.ts, compiled; skipped when dist/ is missing), and the
+#      console's passes its server's (apps/console/server/serve.mjs loadConfig);
+#   7. deploy/docker/console.Dockerfile: base, user, CMD, the paths it copies, and its command
+#      stopping at configuration validation (exit 78) on an empty environment.
 #
 # Quiet unless something fails; the last line is "helm-check: N passed, N failed, N skipped".
 # Needs bash, Go and Node only.
@@ -26,6 +31,7 @@ HELM_K8S_MAJOR=1
 HELM_K8S_MINOR=37
 CHART=helm/metaweave
 DOCKERFILE=deploy/docker/service.Dockerfile
+CONSOLE_DOCKERFILE=deploy/docker/console.Dockerfile
 SERVICES=(exchange-connector nt4-connector join-engine password-service projection-service)
 
 cache="${MW_CACHE_DIR:-$HOME/.cache/metaweave}"
@@ -101,10 +107,18 @@ for values in "${scenarios[@]}"; do
   fi
   if ! "$helm" template metaweave "$CHART" --namespace metaweave -f "$values" >"$work/$name.yaml" 2>"$work/template-$name.log"; then
     fail "helm template -f $values" "$work/template-$name.log"
-  elif "$validator" -env-json "$work/env-$name.json" "$work/$name.yaml" >"$work/validate-$name.log" 2>&1; then
-    pass "helm template + k8s-validate ($name)"
   else
-    fail "k8s-validate of helm template -f $values" "$work/validate-$name.log"
+    if "$validator" -env-json "$work/env-$name.json" "$work/$name.yaml" >"$work/validate-$name.log" 2>&1; then
+      pass "helm template + k8s-validate ($name)"
+    else
+      fail "k8s-validate of helm template -f $values" "$work/validate-$name.log"
+    fi
+    # The calls between the services: URLs reach the right pods, NetworkPolicies allow them.
+    if node tools/helm-wiring/check.cjs "$work/$name.yaml" >"$work/wiring-$name.log" 2>&1; then
+      pass "service-to-service wiring ($name)"
+    else
+      fail "service-to-service wiring of helm template -f $values" "$work/wiring-$name.log"
+    fi
   fi
 done
 
@@ -180,6 +194,31 @@ else
   done
 fi
 
+# The console's image: the same base and user, its exact command, the paths it copies from the
+# build context, and that command on an empty environment stopping at configuration (exit 78).
+{
+  grep -q '^ARG NODE_IMAGE=node:20-bookworm-slim$' "$CONSOLE_DOCKERFILE" || echo "base image is not node:20-bookworm-slim"
+  grep -q '^USER 10001:10001$' "$CONSOLE_DOCKERFILE" || echo "no USER 10001:10001"
+  grep -qx 'CMD \["node", "apps/console/server/serve.mjs"\]' "$CONSOLE_DOCKERFILE" || echo 'no CMD ["node", "apps/console/server/serve.mjs"]'
+  while read -r src; do
+    [[ -e $src ]] || { echo "COPY source $src does not exist"; continue; }
+    allowed=no
+    while read -r rule; do
+      [[ $src == "$rule" || $src == "$rule"/* ]] && allowed=yes
+    done < <(sed -n 's/^!//p' .dockerignore)
+    [[ $allowed == yes ]] || echo "COPY source $src is excluded by .dockerignore"
+  done < <(awk '$1 == "COPY" && $2 !~ /^--from=/ { for (i = 2; i < NF; i++) print $i }' "$CONSOLE_DOCKERFILE" | sed 's#^\./##')
+  set +e
+  env -i PATH="$PATH" HOME="$work" timeout 30 node apps/console/server/serve.mjs >"$work/start-console.log" 2>&1
+  code=$?
+  set -e
+  if [[ $code -ne 78 ]] || ! grep -q 'MW_CONSOLE_PROJECTION_URL' "$work/start-console.log"; then
+    echo "node apps/console/server/serve.mjs on an empty environment: exit $code, expected 78 naming MW_CONSOLE_PROJECTION_URL"
+    head -20 "$work/start-console.log"
+  fi
+} >"$work/console-dockerfile.log"
+if [[ -s $work/console-dockerfile.log ]]; then fail "$CONSOLE_DOCKERFILE" "$work/console-dockerfile.log"; else pass "$CONSOLE_DOCKERFILE stages, context and command"; fi
+
 # The environment every scenario renders, through each service's own configuration schema (the
 # compiled apps/<service>/src/config.ts): the chart sets exactly what the services read. Values
 # from an existingSecret are not in the rendered stream; they get a well-formed stand-in.
@@ -188,14 +227,44 @@ const fs = require('node:fs');
 const path = require('node:path');
 const [file, ...services] = process.argv.slice(2);
 const { loadConfig } = require('@metaweave/platform');
+const crypto = require('node:crypto');
+const os = require('node:os');
+const pem = (type) => crypto.generateKeyPairSync(type).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 // A well-formed stand-in for what comes from an existingSecret (not in the rendered stream).
-const standIn = { MW_DATABASE_URL: 'postgres://from-existing-secret/metaweave' };
+const standIn = { MW_DATABASE_URL: 'postgres://from-existing-secret/metaweave', MW_AUTH_PUBLIC_KEYS: pem('ed25519') };
+// Files the chart mounts from Secrets under /etc/metaweave/ (not on this machine): a well-formed
+// stand-in file each, so the service's own check of the file's content runs.
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'helm-check-files-'));
+const standInFile = (name, text) => { const f = path.join(dir, name); fs.writeFileSync(f, text); return f; };
+const nt4Pair = crypto.generateKeyPairSync('x25519');
+const fileStandIns = {
+  MW_NT4_PASSWORD_KEYS_FILE: () => standInFile('password-keys.json', JSON.stringify([{ kid: 'stand-in', privateKeyPem: nt4Pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) }])),
+  MW_TLS_CERT_FILE: () => standInFile('tls.crt', '-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n'),
+  MW_TLS_KEY_FILE: () => standInFile('tls.key', '-----BEGIN PRIVATE KEY-----\nstand-in\n-----END PRIVATE KEY-----\n'),
+};
 let bad = 0;
+(async () => {
 for (const { deployment, container, env, fromExistingSecrets } of JSON.parse(fs.readFileSync(file, 'utf8'))) {
+  if (container === 'console') {
+    // The console's server, with a stand-in for the built app (dist/console, in its image).
+    const { loadConfig: loadConsoleConfig } = await import(path.resolve('apps/console/server/serve.mjs'));
+    const distDir = fs.mkdtempSync(path.join(dir, 'console-'));
+    fs.writeFileSync(path.join(distDir, 'index.html'), '<!doctype html>');
+    try {
+      loadConsoleConfig({ MW_CONSOLE_DIST: distDir, ...env });
+    } catch (error) {
+      bad++;
+      console.error(`${deployment} (console): ${error.message}`);
+    }
+    continue;
+  }
   if (!services.includes(container)) continue;
   const { configSchema } = require(path.resolve('dist/apps', container, 'src/config.js'));
   const full = { ...env };
   for (const key of fromExistingSecrets) full[key] = standIn[key] ?? 'from-existing-secret';
+  for (const [key, make] of Object.entries(fileStandIns)) {
+    if (full[key]?.startsWith('/etc/metaweave/') && !fs.existsSync(full[key])) full[key] = make();
+  }
   try {
     loadConfig(configSchema, full);
   } catch (error) {
@@ -204,6 +273,7 @@ for (const { deployment, container, env, fromExistingSecrets } of JSON.parse(fs.
   }
 }
 process.exit(bad ? 1 : 0);
+})();
 JS
 for values in "${scenarios[@]}"; do
   name="$(basename "$values" .yaml)"

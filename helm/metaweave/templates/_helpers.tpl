@@ -190,6 +190,91 @@ fromChart: true
 {{- end -}}
 {{- end -}}
 
+{{/* The token verification settings of the API services: the global auth section, with the older
+projectionService.auth values winning where set (backward compatibility). */}}
+{{- define "metaweave.auth" -}}
+{{- $g := .Values.auth -}}
+{{- $p := default dict .Values.projectionService.auth -}}
+publicKeys: {{ default $g.publicKeys $p.publicKeys | quote }}
+existingSecret: {{ default $g.existingSecret $p.existingSecret | quote }}
+existingSecretKey: {{ default $g.existingSecretKey $p.existingSecretKey | quote }}
+issuer: {{ default $g.issuer $p.issuer | quote }}
+audience: {{ default $g.audience $p.audience | quote }}
+{{- end -}}
+
+{{/* Secret and key of an NT4 domain's password key pairs (JSON [{kid, privateKeyPem}]): the
+domain's passwordKeys, else nt4Connector.passwordKeys; name empty when neither names a Secret.
+Usage: include "metaweave.nt4PasswordKeys" (dict "svc" $svc "domain" $d) | fromYaml */}}
+{{- define "metaweave.nt4PasswordKeys" -}}
+{{- $shared := .svc.passwordKeys -}}
+{{- $own := default dict .domain.passwordKeys -}}
+{{- if $own.existingSecret -}}
+name: {{ $own.existingSecret | quote }}
+key: {{ default "password-keys.json" $own.existingSecretKey | quote }}
+{{- else if $shared.existingSecret -}}
+name: {{ $shared.existingSecret | quote }}
+key: {{ default "password-keys.json" $shared.existingSecretKey | quote }}
+{{- else -}}
+name: ""
+{{- end -}}
+{{- end -}}
+
+{{/* http(s)://<service resource>.<namespace>.svc:<service port> of a workload's Service.
+Usage: include "metaweave.serviceUrl" (dict "root" $ "resource" $name "svc" $svc "scheme" "http") */}}
+{{- define "metaweave.serviceUrl" -}}
+{{- printf "%s://%s.%s.svc:%v" (default "http" .scheme) .resource .root.Release.Namespace .svc.service.port -}}
+{{- end -}}
+
+{{/* MW_CONNECTOR_URLS of the projection service: <connector>=<URL of its Service>, the Exchange
+connector and each NT4 domain's connector. */}}
+{{- define "metaweave.connectorUrls" -}}
+{{- $out := list -}}
+{{- range $w := (include "metaweave.workloads" . | fromYamlArray) -}}
+{{- if $w.connector -}}
+{{- $svc := index $.Values $w.key -}}
+{{- $out = append $out (printf "%s=%s" $w.connector (include "metaweave.serviceUrl" (dict "root" $ "resource" $w.resource "svc" $svc))) -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $out -}}
+{{- end -}}
+
+{{/* MW_PASSWORD_CONNECTORS of the password service: one entry per NT4 domain that has a
+passwordPublicKey, as JSON [{connector, domain, kid, publicKeyPem}]. */}}
+{{- define "metaweave.passwordConnectors" -}}
+{{- $out := list -}}
+{{- if .Values.nt4Connector.enabled -}}
+{{- range $w := (include "metaweave.workloads" . | fromYamlArray) -}}
+{{- if and $w.domain $w.domain.passwordPublicKey -}}
+{{- $k := $w.domain.passwordPublicKey -}}
+{{- $out = append $out (dict "connector" $w.connector "domain" $w.domain.name "kid" $k.kid "publicKeyPem" $k.publicKeyPem) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/* Where the console forwards to: the given URL (egress then to any address on its port), else
+the chart's own service (egress to its pods on their container port); url empty when neither.
+Usage: include "metaweave.consoleUpstream" (dict "root" $ "key" "passwordService" "name" "password-service" "url" $c.passwordUrl) | fromYaml */}}
+{{- define "metaweave.consoleUpstream" -}}
+{{- $svc := index .root.Values .key -}}
+{{- if .url -}}
+url: {{ .url | quote }}
+port: {{ include "metaweave.urlPort" (dict "url" .url "default" (ternary 443 80 (hasPrefix "https:" .url))) }}
+to: []
+{{- else if $svc.enabled -}}
+{{- $tls := and (eq .key "passwordService") $svc.tls.existingSecret -}}
+url: {{ include "metaweave.serviceUrl" (dict "root" .root "resource" (include "metaweave.componentName" (dict "root" .root "name" .name)) "svc" $svc "scheme" (ternary "https" "http" (not (empty $tls)))) | quote }}
+port: {{ $svc.containerPort }}
+to:
+  - podSelector:
+      matchLabels:
+        {{- include "metaweave.selectorLabels" (dict "root" .root "component" .name) | nindent 8 }}
+{{- else -}}
+url: ""
+{{- end -}}
+{{- end -}}
+
 {{/* True when a service is scaled by an HPA or KEDA (the Deployment then leaves replicas alone). */}}
 {{- define "metaweave.autoscaled" -}}
 {{- $a := .svc.autoscaling -}}
@@ -255,14 +340,49 @@ names the value to set.
 {{- fail "telemetry.endpoint is required when telemetry.exporter is otlp (or set telemetry.exporter: none)" }}
 {{- end }}
 {{- $p := .Values.projectionService }}
-{{- if and $p.enabled (not $p.auth.existingSecret) (not $p.auth.publicKeys) }}
-{{- fail "projectionService.auth.publicKeys is required: the PEM public key(s) of your token issuer (or set projectionService.auth.existingSecret)" }}
+{{- $auth := include "metaweave.auth" . | fromYaml }}
+{{- if and $p.enabled (not $auth.existingSecret) (not $auth.publicKeys) }}
+{{- fail "auth.publicKeys is required: the PEM public key(s) of your token issuer, used by the projection and password services (or set auth.existingSecret)" }}
 {{- end }}
 {{- $x := .Values.exchangeConnector }}
 {{- if $x.enabled }}
 {{- if and (not $x.ldap.existingSecret) (not $x.ldap.bindPassword) }}
 {{- fail "exchangeConnector.ldap.bindPassword is required (or set exchangeConnector.ldap.existingSecret)" }}
 {{- end }}
+{{- $miis := or $x.ldap.account $x.ldap.logonDomain }}
+{{- if and $x.ldap.bindDn $miis }}
+{{- fail "exchangeConnector.ldap: set either bindDn or account + logonDomain, not both" }}
+{{- end }}
+{{- if and (not $x.ldap.bindDn) (not (and $x.ldap.account $x.ldap.logonDomain)) }}
+{{- fail "exchangeConnector.ldap.bindDn is required (or account + logonDomain, the MIIS form: the account and its NT logon domain)" }}
+{{- end }}
+{{- if and $x.ldap.startTls (hasPrefix "ldaps:" $x.ldap.url) }}
+{{- fail "exchangeConnector.ldap.startTls is for ldap:// URLs; an ldaps:// URL is TLS already" }}
+{{- end }}
+{{- range $site, $_ := $x.containers }}
+{{- if not (has $site $x.sites) }}
+{{- fail (printf "exchangeConnector.containers: unknown site %q (not one of exchangeConnector.sites %v)" $site $x.sites) }}
+{{- end }}
+{{- end }}
+{{- range $name, $profile := $x.runProfiles }}
+{{- if and (hasKey $profile "intervalMs") (hasKey $profile "cron") }}
+{{- fail (printf "exchangeConnector.runProfiles.%s: give intervalMs or cron, not both" $name) }}
+{{- end }}
+{{- range $profile.partitions }}
+{{- if not (has . $x.sites) }}
+{{- fail (printf "exchangeConnector.runProfiles.%s.partitions: %q is not one of exchangeConnector.sites %v" $name . $x.sites) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range .Values.nt4Connector.domains }}
+{{- if and .passwordPublicKey (not (include "metaweave.nt4PasswordKeys" (dict "svc" $.Values.nt4Connector "domain" .) | fromYaml).name) }}
+{{- fail (printf "nt4Connector.domains[%s].passwordPublicKey is set but the domain has no password keys: set nt4Connector.passwordKeys.existingSecret or the domain's passwordKeys.existingSecret (the password service would seal commands the connector cannot open)" .name) }}
+{{- end }}
+{{- end }}
+{{- $c := .Values.console }}
+{{- if and $c.enabled (not .Values.projectionService.enabled) (not $c.projectionUrl) }}
+{{- fail "console.projectionUrl is required when projectionService is disabled (the console forwards to the query API)" }}
 {{- end }}
 {{- range .Values.runProfiles.schedules }}
 {{- if not $x.enabled }}
@@ -291,7 +411,9 @@ names the value to set.
 
 {{/* The environment of a service, as libs/platform and apps/<service>/src/config.ts read it.
 Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSecretRef "ldap" $ldapSecretRef
-"domain" $nt4Domain "domainSecret" $nt4DomainSecretRef) */}}
+"domain" $nt4Domain "domainSecret" $nt4DomainSecretRef ["hook" true])
+With "hook" (the migrations Job, which mounts nothing but /tmp) the settings naming files mounted
+in the Deployments are left out: the rules file, NT4 password keys, TLS files, the LDAP CA. */}}
 {{- define "metaweave.env" -}}
 - name: MW_KAFKA_BROKERS
   value: {{ join "," .root.Values.kafka.brokers | quote }}
@@ -320,7 +442,7 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
   value: {{ ternary .root.Values.metrics.port 0 .root.Values.metrics.enabled | quote }}
 - name: MW_LOG_LEVEL
   value: {{ default .root.Values.logLevel .svc.logLevel | quote }}
-{{- if and (eq .name "join-engine") (or .svc.syncRules.rules .svc.syncRules.existingConfigMap) }}
+{{- if and (eq .name "join-engine") (or .svc.syncRules.rules .svc.syncRules.existingConfigMap) (not .hook) }}
 - name: MW_RULES_FILE
   value: /etc/metaweave/config/sync-rules.yaml
 {{- end }}
@@ -329,8 +451,23 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
   value: {{ .svc.connectorName | quote }}
 - name: MW_LDAP_URL
   value: {{ required "exchangeConnector.ldap.url is required (ldap://host:port)" .svc.ldap.url | quote }}
+{{- if .svc.ldap.bindDn }}
 - name: MW_LDAP_BIND_DN
-  value: {{ required "exchangeConnector.ldap.bindDn is required" .svc.ldap.bindDn | quote }}
+  value: {{ .svc.ldap.bindDn | quote }}
+{{- else }}
+- name: MW_EXCHANGE_ACCOUNT
+  value: {{ .svc.ldap.account | quote }}
+- name: MW_EXCHANGE_LOGON_DOMAIN
+  value: {{ .svc.ldap.logonDomain | quote }}
+{{- end }}
+- name: MW_LDAP_STARTTLS
+  value: {{ ternary "true" "false" .svc.ldap.startTls | quote }}
+- name: MW_LDAP_TLS_REJECT_UNAUTHORIZED
+  value: {{ ternary "true" "false" .svc.ldap.tlsRejectUnauthorized | quote }}
+{{- if and .svc.ldap.caSecret (not .hook) }}
+- name: MW_LDAP_TLS_CA_FILE
+  value: /etc/metaweave/ldap-ca/ca.crt
+{{- end }}
 - name: MW_LDAP_BIND_PASSWORD
   valueFrom:
     secretKeyRef:
@@ -342,6 +479,18 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
   value: {{ join "," .svc.sites | quote }}
 - name: MW_EXCHANGE_DELTA_INTERVAL_MS
   value: {{ .svc.deltaIntervalMs | quote }}
+- name: MW_EXCHANGE_DELTA_STRATEGY
+  value: {{ .svc.deltaStrategy | quote }}
+- name: MW_EXCHANGE_TOMBSTONE_LIFETIME_DAYS
+  value: {{ .svc.tombstoneLifetimeDays | quote }}
+{{- with .svc.containers }}
+- name: MW_EXCHANGE_CONTAINERS
+  value: {{ toJson . | quote }}
+{{- end }}
+{{- with .svc.runProfiles }}
+- name: MW_EXCHANGE_RUN_PROFILES
+  value: {{ toJson . | quote }}
+{{- end }}
 {{- end }}
 {{- if eq .name "nt4-connector" }}
 {{- $d := .domain }}
@@ -366,21 +515,59 @@ Usage: include "metaweave.env" (dict "root" $ "name" $name "svc" $svc "db" $dbSe
 - name: MW_CONNECTOR_NAME
   value: {{ . | quote }}
 {{- end }}
+- name: MW_NT4_LEASE_WAIT_MS
+  value: {{ .svc.leaseWaitMs | quote }}
+{{- if and (include "metaweave.nt4PasswordKeys" (dict "svc" .svc "domain" $d) | fromYaml).name (not .hook) }}
+- name: MW_NT4_PASSWORD_KEYS_FILE
+  value: /etc/metaweave/password-keys/password-keys.json
+{{- end }}
+{{- end }}
+{{- if eq .name "join-engine" }}
+{{- with .svc.rulesExtensions }}
+- name: MW_RULES_EXTENSIONS
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if eq .name "password-service" }}
+- name: MW_PASSWORD_CONNECTORS
+  value: {{ include "metaweave.passwordConnectors" .root | quote }}
+- name: MW_PASSWORD_COMMAND_TTL_SECONDS
+  value: {{ .svc.commandTtlSeconds | quote }}
+- name: MW_PASSWORD_OUTCOME_GRACE_SECONDS
+  value: {{ .svc.outcomeGraceSeconds | quote }}
+{{- if and .svc.tls.existingSecret (not .hook) }}
+- name: MW_TLS_CERT_FILE
+  value: /etc/metaweave/tls/tls.crt
+- name: MW_TLS_KEY_FILE
+  value: /etc/metaweave/tls/tls.key
+{{- end }}
 {{- end }}
 {{- if eq .name "projection-service" }}
+- name: MW_PROJECTION_BATCH_SIZE
+  value: {{ .svc.batchSize | quote }}
+- name: MW_CONNECTOR_URLS
+  value: {{ include "metaweave.connectorUrls" .root | quote }}
+{{- if .root.Values.joinEngine.enabled }}
+- name: MW_JOIN_ENGINE_URL
+  value: {{ include "metaweave.serviceUrl" (dict "root" .root "resource" (include "metaweave.componentName" (dict "root" .root "name" "join-engine")) "svc" .root.Values.joinEngine) | quote }}
+{{- end }}
+{{- end }}
+{{- if or (eq .name "projection-service") (eq .name "password-service") }}
+{{- $auth := include "metaweave.auth" .root | fromYaml }}
+{{- if $auth.existingSecret }}
 - name: MW_AUTH_PUBLIC_KEYS
-{{- if .svc.auth.existingSecret }}
   valueFrom:
     secretKeyRef:
-      name: {{ .svc.auth.existingSecret | quote }}
-      key: {{ default "auth-public-keys" .svc.auth.existingSecretKey | quote }}
-{{- else }}
-  value: {{ .svc.auth.publicKeys | quote }}
+      name: {{ $auth.existingSecret | quote }}
+      key: {{ default "auth-public-keys" $auth.existingSecretKey | quote }}
+{{- else if $auth.publicKeys }}
+- name: MW_AUTH_PUBLIC_KEYS
+  value: {{ $auth.publicKeys | quote }}
 {{- end }}
 - name: MW_AUTH_ISSUER
-  value: {{ .svc.auth.issuer | quote }}
+  value: {{ $auth.issuer | quote }}
 - name: MW_AUTH_AUDIENCE
-  value: {{ .svc.auth.audience | quote }}
+  value: {{ $auth.audience | quote }}
 {{- end }}
 {{- with .svc.extraEnvVars }}
 {{ toYaml . }}
