@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { DataSource, type MixedList } from 'typeorm';
+import { DataSource, MigrationExecutor, type MixedList } from 'typeorm';
 
 export interface DatabaseOptions {
   readonly url: string;
@@ -40,7 +40,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<DataSource
 /**
  * Replicas of one service start together (a rollout, an HPA scale-up, the migrations Job beside
  * them): only one may run the migrations at a time, the others wait and then find nothing to do.
- * A session advisory lock keyed by the schema, held on one connection for the duration.
+ * A session advisory lock keyed by the schema, held on one connection for the duration; the
+ * migrations run on that same connection, so a small pool can never starve them.
  */
 async function migrateSerialized(dataSource: DataSource, schema: string): Promise<void> {
   const runner = dataSource.createQueryRunner();
@@ -48,7 +49,9 @@ async function migrateSerialized(dataSource: DataSource, schema: string): Promis
     await runner.connect();
     await runner.query(`SELECT pg_advisory_lock(hashtext($1))`, [`metaweave-migrations:${schema}`]);
     try {
-      await dataSource.runMigrations();
+      const executor = new MigrationExecutor(dataSource, runner);
+      executor.transaction = 'each';
+      await executor.executePendingMigrations();
     } finally {
       await runner.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`metaweave-migrations:${schema}`]);
     }
