@@ -40,7 +40,8 @@ if ! command -v chromium >/dev/null && [[ $(id -u) == 0 ]]; then
   step "apt-get install chromium (the console's browser test; it skips without)"
   { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; } >/dev/null || echo "chromium not installed" >&2
 fi
-tier e2e --runInBand
+# --forceExit: a service process a failed test left behind must not hold the run open until CI times out.
+tier e2e --runInBand --forceExit
 step "helm chart: lint, render every ci/*-values.yaml, validate strictly; images and config checks"
 bash scripts/helm-check.sh || status=1
 

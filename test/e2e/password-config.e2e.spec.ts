@@ -45,20 +45,26 @@ describe('password service start-up', () => {
 
   it('without connectors and token keys it runs but refuses every call (fail closed) and says why', async () => {
     const env = await p.env('password-service');
+    // The harness configures both for every service; this start-up has neither.
+    delete env['MW_AUTH_PUBLIC_KEYS'];
+    delete env['MW_PASSWORD_CONNECTORS'];
     const service = new ServiceProcess({ name: 'password-service', env }).start();
     p.processes['password-service'] = service;
-    await service.waitReady(Number(env['MW_HTTP_PORT']));
-    const forged = await new TokenIssuer(generateSigningKeyPair().privateKeyPem, 'metaweave', 'metaweave').issue('mallory', ['admins']);
-    const res = await fetch(`http://127.0.0.1:${env['MW_HTTP_PORT']}/api/v1/persons/${'0'.repeat(8)}-0000-4000-8000-000000000001/password`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${forged}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ newPassword: 'whatever-1A' }),
-    });
-    expect(res.status).toBe(401);
-    expect(((await res.json()) as { detail: string }).detail).toBe('this service has no token signing key configured (MW_AUTH_PUBLIC_KEYS), so it accepts no token');
-    expect(service.logs).toContain('no token signing key configured (MW_AUTH_PUBLIC_KEYS)');
-    expect(service.logs).toContain('no NT4 connector configured (MW_PASSWORD_CONNECTORS)');
-    expect(await service.stop()).toBe(0);
+    try {
+      await service.waitReady(Number(env['MW_HTTP_PORT']));
+      const forged = await new TokenIssuer(generateSigningKeyPair().privateKeyPem, 'metaweave', 'metaweave').issue('mallory', ['admins']);
+      const res = await fetch(`http://127.0.0.1:${env['MW_HTTP_PORT']}/api/v1/persons/${'0'.repeat(8)}-0000-4000-8000-000000000001/password`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${forged}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ newPassword: 'whatever-1A' }),
+      });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { detail: string }).detail).toBe('this service has no token signing key configured (MW_AUTH_PUBLIC_KEYS), so it accepts no token');
+      expect(service.logs).toContain('no token signing key configured (MW_AUTH_PUBLIC_KEYS)');
+      expect(service.logs).toContain('no NT4 connector configured (MW_PASSWORD_CONNECTORS)');
+    } finally {
+      expect(await service.stop()).toBe(0);
+    }
   });
 
   it('serves HTTPS when MW_TLS_CERT_FILE and MW_TLS_KEY_FILE are set', async () => {

@@ -66,7 +66,8 @@ describe('walking skeleton: Exchange directory → join engine → read model', 
       const joined = connector.filter((s) => ids('join-engine').has(s.traceId) && ids('projection-service').has(s.traceId));
       return joined.length === 3 ? joined : undefined;
     });
-    const projectionConsumer = p.spans('projection-service').filter((s) => s.kind === 'CONSUMER');
+    // The read model's consumer of MV events (it also consumes run events, which are traces of their own).
+    const projectionConsumer = p.spans('projection-service').filter((s) => s.kind === 'CONSUMER' && s.name.endsWith('mw.mv.events process'));
     expect(projectionConsumer).toHaveLength(3);
     expect(new Set(all.map((o) => o.connectors[0]!.anchor)).size).toBe(3);
   });
