@@ -14,7 +14,7 @@ import type { AttributeValue } from '@metaweave/contracts';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Attribute, Change, Client, type Entry } from 'ldapts';
-import { BINARY_ATTRIBUTES, MalformedEntry, toCsImage, type LdapEntry } from '../import/entry-mapping';
+import { BINARY_ATTRIBUTES, MalformedEntry, dnKey, referencedDns, toCsImage, withReferences, type LdapEntry } from '../import/entry-mapping';
 import { auditEffects, formatWatermark, parseWatermark, type AuditRecord, type Watermark } from './accesslog';
 import { buildSchema } from './subschema';
 import { formatUsnWatermark, highestUsn, parseUsnWatermark, usnEffect, usnWatermarkDistrust } from './usn';
@@ -164,7 +164,7 @@ export class ExchangeDirectory implements Connector {
         }
       }
       const entry = await this.readRecipient(client, dn);
-      return entry ? toCsImage(entry as LdapEntry, partition) : null;
+      return entry ? await this.image(client, entry as LdapEntry, partition, new Map()) : null;
     } catch (error) {
       throw toConnectorError(error, this.o.url, op);
     } finally {
@@ -236,11 +236,12 @@ export class ExchangeDirectory implements Connector {
         explicitBufferAttributes: [...BINARY_ATTRIBUTES],
         paged: { pageSize: this.o.pageSize ?? 500 },
       });
+      const anchors = new Map<string, string | null>();
       for await (const page of pages) {
         const images = [];
         for (const entry of page.searchEntries) {
           try {
-            images.push(toCsImage(entry as LdapEntry, partition));
+            images.push(await this.image(client, entry as LdapEntry, partition, anchors));
           } catch (error) {
             if (!(error instanceof MalformedEntry)) throw error;
             sink.objectError({ object: error.dn, type: 'malformed-entry', message: error.message });
@@ -303,6 +304,7 @@ export class ExchangeDirectory implements Connector {
       const next = await this.usnNow(client, base, from);
       const changes: DeltaChange[] = [];
       const errors: ObjectError[] = [];
+      const anchors = new Map<string, string | null>();
       for await (const page of client.searchPaginated(base, {
         scope: 'sub',
         filter: `(&(USN-Changed>=${from + 1})${RECIPIENTS})`,
@@ -328,7 +330,7 @@ export class ExchangeDirectory implements Connector {
             continue;
           }
           try {
-            changes.push({ kind: 'upsert', image: toCsImage(entry as LdapEntry, partition) });
+            changes.push({ kind: 'upsert', image: await this.image(client, entry as LdapEntry, partition, anchors) });
           } catch (error) {
             if (!(error instanceof MalformedEntry)) throw error;
             errors.push({ object: error.dn, type: 'malformed-entry', message: error.message });
@@ -402,6 +404,7 @@ export class ExchangeDirectory implements Connector {
       const effects = auditEffects(records, base);
       const touched = [...new Set(effects.filter((e) => e.kind === 'touch').map((e) => e.dn.toLowerCase()))];
       const current = new Map<string, Entry>();
+      const anchors = new Map<string, string | null>();
       for (const dn of touched) {
         const entry = await this.readRecipient(client, dn);
         if (entry) current.set(dn, entry);
@@ -415,7 +418,7 @@ export class ExchangeDirectory implements Connector {
         if (!entry) continue;
         current.delete(effect.dn.toLowerCase());
         try {
-          changes.push({ kind: 'upsert', image: toCsImage(entry as LdapEntry, partition) });
+          changes.push({ kind: 'upsert', image: await this.image(client, entry as LdapEntry, partition, anchors) });
         } catch (error) {
           if (!(error instanceof MalformedEntry)) throw error;
           errors.push({ object: error.dn, type: 'malformed-entry', message: error.message });
@@ -423,6 +426,22 @@ export class ExchangeDirectory implements Connector {
       }
       return { outcome: 'changes', changes, watermark: nextWatermark, errors };
     });
+  }
+
+  /** One entry as a CS image, its member DNs as `{ref: entryUUID}` (looked up once per DN per run, in `anchors`). */
+  private async image(client: Client, entry: LdapEntry, partition: string, anchors: Map<string, string | null>) {
+    const image = toCsImage(entry, partition);
+    for (const dn of referencedDns(image)) {
+      const key = dnKey(dn);
+      if (anchors.has(key)) continue;
+      const found = await client.search(dn, { scope: 'base', filter: RECIPIENT_FILTER, attributes: ['entryUUID'] }).catch((error: Error) => {
+        // gone, or not a DN at all: nothing to resolve
+        if (error.name === 'NoSuchObjectError' || error.name === 'InvalidDNSyntaxError') return { searchEntries: [] };
+        throw error;
+      });
+      anchors.set(key, first(found.searchEntries[0]?.['entryUUID'])?.toLowerCase() ?? null);
+    }
+    return withReferences(image, anchors);
   }
 
   /** The recipient at `dn` now, or null if it is gone or is not a recipient (a container...). */
