@@ -102,8 +102,9 @@ describe('the seed scenario end to end', () => {
     }
     const groups = new Map<string, { rid: number; members: string[] }>();
     const names = new Map([...users].map(([n, u]) => [u.rid, n]));
-    for (const g of await domain.listGroups({ fresh: true })) {
-      if (!g.name.startsWith(`s${S}`)) continue;
+    // by name (LookupNames), not the display-info list: Samba serves that from a snapshot it refreshes only when idle
+    for (const g of await domain.lookupNames(Object.values(lists).map((l) => l.alias))) {
+      if (g.rid === null || g.type !== 'group') continue;
       const full = (await domain.getGroups([g.rid]))[0]!;
       if (!full.ok) throw new Error(`reading NT4 group ${g.name}: ${full.error.message}`);
       groups.set(g.name, { rid: g.rid, members: full.value.members.map((m) => names.get(m.rid) ?? `rid ${m.rid}`).sort() });
@@ -160,7 +161,8 @@ describe('the seed scenario end to end', () => {
   });
 
   afterAll(async () => {
-    for (const g of await domain.listGroups({ fresh: true }).catch(() => [])) if (g.name.startsWith(`s${S}`)) await domain.deleteGroup(g.rid, { removeMembers: true }).catch(() => undefined);
+    const groups = await domain.lookupNames(Object.values(lists).map((l) => l.alias)).catch(() => []);
+    for (const g of groups) if (g.rid !== null && g.type === 'group') await domain.deleteGroup(g.rid, { removeMembers: true }).catch(() => undefined);
     for (const u of await domain.enumerateUsers().catch(() => [])) if (u.accountName.startsWith(`s${S}`)) await domain.deleteUser(u.rid).catch(() => undefined);
     await bridge?.close();
     await ldap(async (c) => {
