@@ -29,10 +29,8 @@ export function register(program: Command): void {
       if (result.errors.length) print({ errors: result.errors });
     });
 
-  program
-    .command('approve <run>')
-    .description('release the deletes a synchronization run held because they exceeded the delete threshold')
-    .action(async (run: string) => print(await api('POST', `${urls.join}/api/v1/held-deletes/${encodeURIComponent(run)}/approve`)));
+  // `mw approve <run>` (commands/approve.ts) releases held deletes through the query API, which
+  // checks the admins role and forwards to the join engine.
 
   const sync = program.command('sync').description('join engine synchronization');
   sync
