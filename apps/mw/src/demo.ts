@@ -20,7 +20,16 @@ export function demoEntries(baseDn: string, sids: Readonly<Record<string, string
     { alias: 'wchen', given: 'Wei', sn: 'Chen', site: 'SiteB', dept: 'Sales' },
     { alias: 'aokafor', given: 'Ada', sn: 'Okafor', site: 'SiteB', dept: 'IT' },
   ];
-  const dn = (alias: string, site: string) => `cn=${alias},cn=Recipients,ou=${site},${baseDn}`;
+  // Named by display name: the directory adds the RDN value to `cn`, which must stay one value
+  // (it flows to displayName and on to NT4 fullName, single-valued).
+  const names: Record<string, string> = Object.fromEntries([
+    ...people.map((p) => [p.alias, `${p.given} ${p.sn}`]),
+    ['jdoe-ext', 'Jane Doe (external)'],
+    ['All-IT', 'All IT'],
+    ['All-Staff', 'All Staff'],
+    ['Lunch-Club', 'Lunch Club'],
+  ]);
+  const dn = (alias: string, site: string) => `cn=${names[alias]},cn=Recipients,ou=${site},${baseDn}`;
   const org = baseDn.replace(/^o=/i, '');
   const list = (alias: string, cn: string, site: string, member: string[]) => ({
     dn: dn(alias, site),
@@ -56,8 +65,8 @@ export function demoEntries(baseDn: string, sids: Readonly<Record<string, string
       } as Record<string, string | string[] | Buffer>,
     },
     list('All-IT', 'All IT', 'SiteA', [dn('jsmith', 'SiteA'), dn('aokafor', 'SiteB')]),
-    list('Everyone', 'Everyone', 'SiteA', [dn('All-IT', 'SiteA'), dn('mgarcia', 'SiteA'), dn('wchen', 'SiteB'), dn('jdoe-ext', 'SiteA')]),
-    list('Lunch-Club', 'Lunch Club (empty)', 'SiteB', ['']),
+    list('All-Staff', 'All Staff', 'SiteA', [dn('All-IT', 'SiteA'), dn('mgarcia', 'SiteA'), dn('wchen', 'SiteB'), dn('jdoe-ext', 'SiteA')]),
+    list('Lunch-Club', 'Lunch Club', 'SiteB', ['']),
   ];
 }
 
@@ -110,6 +119,13 @@ export async function seedDemoDirectory(): Promise<DemoExpectation> {
   const entries = demoEntries(env['MW_LDAP_BASE_DN']!, sids);
   let added = 0;
   try {
+    // Earlier demos named entries by alias (cn=jsmith,…): remove those, the entries below replace them.
+    for (const e of entries) {
+      const [, rest] = /^cn=[^,]+,(.*)$/.exec(e.dn)!;
+      const old = `cn=${String(e.attributes['uid'])},${rest}`;
+      if (old.toLowerCase() !== e.dn.toLowerCase()) await client.del(old).catch(() => undefined);
+    }
+    await client.del(`cn=Everyone,cn=Recipients,ou=SiteA,${env['MW_LDAP_BASE_DN']}`).catch(() => undefined);
     for (const e of entries) {
       try {
         const attributes = Object.entries(e.attributes).map(
@@ -120,6 +136,10 @@ export async function seedDemoDirectory(): Promise<DemoExpectation> {
       } catch (error) {
         if ((error as Error).name !== 'AlreadyExistsError') throw error;
         const sid = e.attributes['Assoc-NT-Account'];
+        const member = e.attributes['member'];
+        if (Array.isArray(member)) {
+          await client.modify(e.dn, [new Change({ operation: 'replace', modification: new Attribute({ type: 'member', values: member as string[] }) })]);
+        }
         if (Buffer.isBuffer(sid)) {
           await client.modify(e.dn, [new Change({ operation: 'replace', modification: new Attribute({ type: 'Assoc-NT-Account', values: [sid] }) })]);
         }
@@ -171,7 +191,7 @@ async function readModel(): Promise<MvObject[]> {
   return r.objects;
 }
 
-const DEMO_UIDS = new Set(['jsmith', 'mgarcia', 'wchen', 'aokafor', 'jdoe-ext', 'All-IT', 'Everyone', 'Lunch-Club']);
+const DEMO_UIDS = new Set(['jsmith', 'mgarcia', 'wchen', 'aokafor', 'jdoe-ext', 'All-IT', 'All-Staff', 'Lunch-Club']);
 const uidOf = (o: MvObject) => String(o.attributes['uid']?.[0] ?? '');
 const first = (o: MvObject | undefined, a: string) => (o?.attributes[a]?.[0] === undefined ? '' : String(o.attributes[a]![0]));
 
@@ -257,7 +277,7 @@ export async function firstSync(expected: DemoExpectation): Promise<void> {
   await live.bind(env['MW_LDAP_BIND_DN']!, env['MW_LDAP_BIND_PASSWORD']!);
   const changed = Date.now();
   try {
-    await live.modify(`cn=jsmith,cn=Recipients,ou=SiteA,${env['MW_LDAP_BASE_DN']}`, [
+    await live.modify(`cn=John Smith,cn=Recipients,ou=SiteA,${env['MW_LDAP_BASE_DN']}`, [
       new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: [title] }) }),
     ]);
   } finally {
