@@ -5,6 +5,7 @@ import { ConnectionController, SchemaController } from './api/schema.controller'
 import { CONFIG, SERVICE_NAME, type ExchangeConfig } from './config';
 import { Runs } from './import/runs';
 import { Init1732320000000 } from './migrations/1732320000000-init';
+import { ExportState1732320000060 } from './migrations/1732320000060-export-state';
 
 @Module({})
 export class AppModule {
@@ -19,7 +20,7 @@ export class AppModule {
           service: SERVICE_NAME,
           logger,
           kafka: config.kafka,
-          database: { ...config.database, migrations: [Init1732320000000] },
+          database: { ...config.database, migrations: [Init1732320000000, ExportState1732320000060] },
         }),
         ...outboxProviders({ service: SERVICE_NAME, ...config.database }),
         Runs,
