@@ -189,7 +189,7 @@ describe(`the seed scenario, ${N} objects per source`, () => {
     const rmLat = summarize([...toReadModel.values()]);
     const ntLat = summarize([...toNt4.values()]);
     const { png, buckets } = histogramPng([...toReadModel.values()]);
-    const pngFile = join(REPO_ROOT, 'bench-scenario-propagation.png');
+    const pngFile = join(REPO_ROOT, 'bench-results-scenario-propagation.png'); // next to bench-results.json
     writeFileSync(pngFile, png);
     const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
     const rows: Record<string, Record<string, unknown>> = {
