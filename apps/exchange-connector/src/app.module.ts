@@ -6,6 +6,7 @@ import { CONFIG, SERVICE_NAME, type ExchangeConfig } from './config';
 import { Runs } from './import/runs';
 import { Init1732320000000 } from './migrations/1732320000000-init';
 import { SchemaSnapshot1732320000050 } from './migrations/1732320000050-schema-snapshot';
+import { ExportState1732320000060 } from './migrations/1732320000060-export-state';
 
 @Module({})
 export class AppModule {
@@ -20,7 +21,7 @@ export class AppModule {
           service: SERVICE_NAME,
           logger,
           kafka: config.kafka,
-          database: { ...config.database, migrations: [Init1732320000000, SchemaSnapshot1732320000050] },
+          database: { ...config.database, migrations: [Init1732320000000, SchemaSnapshot1732320000050, ExportState1732320000060] },
         }),
         ...outboxProviders({ service: SERVICE_NAME, ...config.database }),
         Runs,

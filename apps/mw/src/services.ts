@@ -36,9 +36,11 @@ export const PORTS = {
   'projection-service': BASE + 5,
 } as const;
 
+/** The NT4 connector reads MW_NT4_PASSWORD_KEYS_FILE as a JSON array of key pairs (key rotation). */
 function devPasswordKeyFile(connector: string): string {
-  devPasswordKey(connector);
-  return join(DATA_DIR, 'keys', `password-${connector}.json`);
+  const file = join(DATA_DIR, 'keys', `password-${connector}.keys.json`);
+  writeFileSync(file, JSON.stringify([devPasswordKey(connector)], null, 2) + '\n', { mode: 0o600 });
+  return file;
 }
 
 /** The five services, in start order. */

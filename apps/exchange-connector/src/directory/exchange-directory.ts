@@ -14,7 +14,7 @@ import type { AttributeValue } from '@metaweave/contracts';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Attribute, Change, Client, type Entry } from 'ldapts';
-import { BINARY_ATTRIBUTES, MalformedEntry, toCsImage, type LdapEntry } from '../import/entry-mapping';
+import { BINARY_ATTRIBUTES, MalformedEntry, dnKey, referencedDns, toCsImage, withReferences, type LdapEntry } from '../import/entry-mapping';
 import { auditEffects, formatWatermark, isUnder, parseWatermark, type AuditRecord, type Watermark } from './accesslog';
 import { buildSchema } from './subschema';
 import { formatUsnWatermark, highestUsn, parseUsnWatermark, usnEffect, usnWatermarkDistrust } from './usn';
@@ -179,7 +179,7 @@ export class ExchangeDirectory implements Connector {
         }
       }
       const entry = await this.readRecipient(client, dn);
-      return entry ? toCsImage(entry as LdapEntry, partition) : null;
+      return entry ? await this.image(client, entry as LdapEntry, partition, new Map()) : null;
     } catch (error) {
       throw toConnectorError(error, this.o.url, op);
     } finally {
@@ -248,6 +248,7 @@ export class ExchangeDirectory implements Connector {
       const seen = new Set<string>();
       // Page n is staged while page n+1 is read (one staging at a time: the sink is sequential).
       let staging: Promise<void> = Promise.resolve();
+      const anchors = new Map<string, string | null>();
       for (const from of bases) {
         const pages = client.searchPaginated(from, {
           scope: 'sub',
@@ -263,7 +264,7 @@ export class ExchangeDirectory implements Connector {
             if (!inScope(entry.dn) || seen.has(dn)) continue;
             if (bases.length > 1) seen.add(dn);
             try {
-              images.push(toCsImage(entry as LdapEntry, partition));
+              images.push(await this.image(client, entry as LdapEntry, partition, anchors));
             } catch (error) {
               if (!(error instanceof MalformedEntry)) throw error;
               sink.objectError({ object: error.dn, type: error.type, message: error.message });
@@ -330,6 +331,7 @@ export class ExchangeDirectory implements Connector {
       const next = await this.usnNow(client, base, from);
       const changes: DeltaChange[] = [];
       const errors: ObjectError[] = [];
+      const anchors = new Map<string, string | null>();
       for await (const page of client.searchPaginated(base, {
         scope: 'sub',
         filter: `(&(USN-Changed>=${from + 1})${RECIPIENTS})`,
@@ -360,7 +362,7 @@ export class ExchangeDirectory implements Connector {
             continue;
           }
           try {
-            changes.push({ kind: 'upsert', image: toCsImage(entry as LdapEntry, partition) });
+            changes.push({ kind: 'upsert', image: await this.image(client, entry as LdapEntry, partition, anchors) });
           } catch (error) {
             if (!(error instanceof MalformedEntry)) throw error;
             errors.push({ object: error.dn, type: error.type, message: error.message });
@@ -433,6 +435,7 @@ export class ExchangeDirectory implements Connector {
       const effects = auditEffects(records, this.scope(partition).inScope);
       const touched = [...new Set(effects.filter((e) => e.kind === 'touch').map((e) => e.dn.toLowerCase()))];
       const current = new Map<string, Entry>();
+      const anchors = new Map<string, string | null>();
       for (const dn of touched) {
         const entry = await this.readRecipient(client, dn);
         if (entry) current.set(dn, entry);
@@ -446,7 +449,7 @@ export class ExchangeDirectory implements Connector {
         if (!entry) continue;
         current.delete(effect.dn.toLowerCase());
         try {
-          changes.push({ kind: 'upsert', image: toCsImage(entry as LdapEntry, partition) });
+          changes.push({ kind: 'upsert', image: await this.image(client, entry as LdapEntry, partition, anchors) });
         } catch (error) {
           if (!(error instanceof MalformedEntry)) throw error;
           errors.push({ object: error.dn, type: error.type, message: error.message });
@@ -454,6 +457,22 @@ export class ExchangeDirectory implements Connector {
       }
       return { outcome: 'changes', changes, watermark: nextWatermark, errors };
     });
+  }
+
+  /** One entry as a CS image, its member DNs as `{ref: entryUUID}` (looked up once per DN per run, in `anchors`). */
+  private async image(client: Client, entry: LdapEntry, partition: string, anchors: Map<string, string | null>) {
+    const image = toCsImage(entry, partition);
+    for (const dn of referencedDns(image)) {
+      const key = dnKey(dn);
+      if (anchors.has(key)) continue;
+      const found = await client.search(dn, { scope: 'base', filter: RECIPIENT_FILTER, attributes: ['entryUUID'] }).catch((error: Error) => {
+        // gone, or not a DN at all: nothing to resolve
+        if (error.name === 'NoSuchObjectError' || error.name === 'InvalidDNSyntaxError') return { searchEntries: [] };
+        throw error;
+      });
+      anchors.set(key, first(found.searchEntries[0]?.['entryUUID'])?.toLowerCase() ?? null);
+    }
+    return withReferences(image, anchors);
   }
 
   /** The recipient at `dn` now, or null if it is gone or is not a recipient (a container...). */

@@ -1,4 +1,4 @@
-import { MalformedEntry, toCsImage } from './entry-mapping';
+import { MalformedEntry, dnKey, referencedDns, toCsImage, withReferences } from './entry-mapping';
 
 describe('toCsImage', () => {
   const sid = Buffer.from('AQUAAAAAAAUVAAAAESIzRFVmd4iZuqvM6QMAAA==', 'base64');
@@ -57,5 +57,35 @@ describe('toCsImage', () => {
     expect(error(sid.subarray(0, 7))).toMatchObject({ type: 'invalid-sid', message: expect.stringMatching(/cn=bad.*Assoc-NT-Account is not a SID: 7 bytes, a SID needs at least 8/) });
     expect(error(Buffer.concat([Buffer.from([2]), sid.subarray(1)])).message).toMatch(/revision 2, expected 1/);
     expect(error(sid.subarray(0, sid.length - 1)).message).toMatch(/27 bytes for 5 sub-authorities \(expected 28\)/);
+  });
+});
+
+describe('withReferences', () => {
+  const list = toCsImage(
+    {
+      dn: 'cn=All-IT,cn=Recipients,ou=SiteA,o=Contoso',
+      objectClass: ['top', 'groupOfNames', 'ex55DistributionList'],
+      entryUUID: '11111111-2222-3333-4444-555555555555',
+      cn: 'All IT',
+      member: ['cn=jsmith,cn=Recipients,ou=SiteA,o=Contoso', 'CN=aokafor, cn=Recipients, ou=SiteB, o=Contoso', 'cn=gone,cn=Recipients,ou=SiteA,o=Contoso'],
+    },
+    'SiteA',
+  );
+
+  it('turns member DNs into {ref: entryUUID}, whatever their case and blanks, and leaves dangling ones out', () => {
+    expect(referencedDns(list)).toHaveLength(3);
+    const anchors = new Map<string, string | null>([
+      [dnKey('cn=jsmith,cn=Recipients,ou=SiteA,o=Contoso'), 'aaaa'],
+      [dnKey('cn=aokafor,cn=Recipients,ou=SiteB,o=Contoso'), 'bbbb'],
+      [dnKey('cn=gone,cn=Recipients,ou=SiteA,o=Contoso'), null],
+    ]);
+    const resolved = withReferences(list, anchors);
+    expect(resolved.attributes['member']).toEqual([{ ref: 'aaaa' }, { ref: 'bbbb' }]);
+    expect(resolved.attributes['cn']).toEqual(['All IT']);
+    expect(referencedDns(resolved)).toEqual([]);
+  });
+
+  it('drops the attribute when no member resolves (an empty list stays empty)', () => {
+    expect(withReferences(list, new Map()).attributes).not.toHaveProperty('member');
   });
 });

@@ -70,3 +70,46 @@ export function sidProblem(b: Buffer): string | null {
   if (b.length !== 8 + 4 * count) return `${b.length} bytes for ${count} sub-authorities (expected ${8 + 4 * count})`;
   return null;
 }
+
+/**
+ * DN-valued attributes: references to other recipients (a distribution list's `member`). They are
+ * staged as `{ref: entryUUID}` so the join engine can resolve them through the metaverse (a DN is
+ * not an anchor: it changes on rename). ADR 0070.
+ */
+export const REFERENCE_ATTRIBUTES: readonly string[] = ['member'];
+
+const isReference = (name: string) => REFERENCE_ATTRIBUTES.includes(name.toLowerCase());
+
+/** The DNs an image references (the values of its reference attributes that are still DNs). */
+export function referencedDns(image: CsImage): string[] {
+  return Object.entries(image.attributes)
+    .filter(([name]) => isReference(name))
+    .flatMap(([, values]) => values.filter((v): v is string => typeof v === 'string'));
+}
+
+/** DN → lookup key (case and blanks around separators do not matter in a DN). */
+export const dnKey = (dn: string): string => dn.toLowerCase().replace(/\s*([,=])\s*/g, '$1');
+
+/**
+ * Replaces each referenced DN with `{ref: anchor}` from `anchors` (keyed by dnKey). A DN that names
+ * no recipient (`null`: dangling, or not a recipient) is left out, as the engine leaves out
+ * references it cannot resolve; the image's `unresolved` count says how many.
+ */
+export function withReferences(image: CsImage, anchors: ReadonlyMap<string, string | null>): CsImage {
+  const attributes: Record<string, readonly AttributeValue[]> = { ...image.attributes };
+  for (const [name, values] of Object.entries(image.attributes)) {
+    if (!isReference(name)) continue;
+    const refs: AttributeValue[] = [];
+    for (const v of values) {
+      if (typeof v !== 'string') {
+        refs.push(v);
+        continue;
+      }
+      const anchor = anchors.get(dnKey(v));
+      if (anchor) refs.push({ ref: anchor });
+    }
+    if (refs.length > 0) attributes[name] = refs;
+    else delete attributes[name];
+  }
+  return { ...image, attributes: attributes as Attributes };
+}
