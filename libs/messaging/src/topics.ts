@@ -49,7 +49,7 @@ export async function ensureTopics(
     if (missing.length > 0) {
       const replicationFactor = options.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
       for (const spec of missing) {
-        const didCreate = await admin.createTopics({
+        const didCreate = await createTopicRetrying(admin, logger, {
           topics: [
             {
               topic: spec.name,
@@ -86,6 +86,24 @@ export async function ensureTopics(
     return { created, existing: specs.map((s) => s.name).filter((n) => !created.includes(n)) };
   } finally {
     await admin.disconnect().catch((err: unknown) => logger.warn(errorFields(err), 'ensureTopics: admin disconnect failed'));
+  }
+}
+
+/**
+ * `createTopics` with `waitForLeaders` fails with a retriable "This server does not host this
+ * topic-partition" when another process created the same topic a moment earlier and its leaders
+ * are not elected yet (five services starting on a fresh broker): ask again, it then exists.
+ */
+async function createTopicRetrying(admin: Admin, logger: Logger, request: Parameters<Admin['createTopics']>[0]): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.createTopics(request);
+    } catch (err) {
+      if (!isRetriable(err) || attempt >= 10) throw err;
+      const delayMs = backoffDelay(attempt, { initialBackoffMs: 100, maxBackoffMs: 3000 });
+      logger.info({ attempt, delayMs, topic: request.topics[0]?.topic, ...errorFields(err) }, 'topic not ready yet; asking again');
+      await sleep(delayMs);
+    }
   }
 }
 
