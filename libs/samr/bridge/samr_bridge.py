@@ -785,7 +785,10 @@ class Bridge:
         return out
 
     # users -----------------------------------------------------------------------
-    def op_listUsers(self, s, args):
+    def display_page_args(self, s, args, level):
+        """One QueryDisplayInfo page (level 1 users, 3 groups) from startIndex/maxEntries/fresh: with
+        `fresh`, the first page waits until the server worker's snapshot has been idle long enough to
+        be dropped."""
         start = opt(args, 'startIndex', 0, int)
         count = opt(args, 'maxEntries', 1000, int)
         if count < 1 or count > 1000:
@@ -794,7 +797,10 @@ class Bridge:
             wait = SAMBA_DISPINFO_IDLE_SECONDS + 0.5 - (time.monotonic() - s.last_dispinfo)
             if wait > 0:
                 time.sleep(wait)
-        entries = s.display_page(1, start, count)
+        return start, s.display_page(level, start, count)
+
+    def op_listUsers(self, s, args):
+        start, entries = self.display_page_args(s, args, 1)
         return {
             'entries': [{'index': e.idx, 'rid': e.rid, 'accountName': s_(e.account_name), 'fullName': s_(e.full_name),
                          'description': s_(e.description), 'acb': e.acct_flags} for e in entries],
@@ -968,15 +974,7 @@ class Bridge:
 
     # groups ----------------------------------------------------------------------
     def op_listGroups(self, s, args):
-        start = opt(args, 'startIndex', 0, int)
-        count = opt(args, 'maxEntries', 1000, int)
-        if count < 1 or count > 1000:
-            raise invalid('maxEntries must be 1..1000')
-        if start == 0 and opt(args, 'fresh', False, bool) and s.last_dispinfo is not None:
-            wait = SAMBA_DISPINFO_IDLE_SECONDS + 0.5 - (time.monotonic() - s.last_dispinfo)
-            if wait > 0:
-                time.sleep(wait)
-        entries = s.display_page(3, start, count)
+        start, entries = self.display_page_args(s, args, 3)
         return {
             'entries': [{'index': e.idx, 'rid': e.rid, 'name': s_(e.account_name), 'description': s_(e.description),
                          'attributes': e.acct_flags} for e in entries],
