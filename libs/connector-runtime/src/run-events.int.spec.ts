@@ -1,12 +1,12 @@
 import type { Connector, CsImage, DeltaResult, ImportSink, ObjectError } from '@metaweave/connector-sdk';
 import { decodeMessage, TOPICS, type Message } from '@metaweave/contracts';
-import { MessageProducer, OutboxRelay, ensureTopics, outboxTableSql, quoteIdent } from '@metaweave/messaging';
+import { MessageProducer, OutboxRelay, ensureTopics, quoteIdent } from '@metaweave/messaging';
 import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { CollectingLogger, adminDatabaseUrl, deleteTopics, openAdminPool, readRaw, recordCount, testKafka, unique, waitFor } from '../../messaging/src/int-support';
 import { RunDriver } from './run-driver';
-import { connectorSpaceSql } from './schema';
+import { openConnectorSpace } from './int-support';
 
 jest.setTimeout(120_000);
 
@@ -72,11 +72,7 @@ describe('run events of the run driver (real PostgreSQL, outbox relay, Kafka)', 
   beforeAll(async () => {
     kafka = testKafka(logger);
     pool = openAdminPool(4);
-    await pool.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-    for (const sql of connectorSpaceSql(schema)) await pool.query(sql);
-    await pool.query(outboxTableSql(schema));
-    db = new DataSource({ type: 'postgres', url: adminDatabaseUrl(), schema, synchronize: false, logging: false, extra: { max: 4 } });
-    await db.initialize();
+    db = await openConnectorSpace(pool, adminDatabaseUrl(), schema, 4);
     // Topics named as a service names them: `<prefix>mw.cs.changes` and `<prefix>mw.run.events`.
     csTopic = `${prefix}${TOPICS.csChanges.name}`;
     runTopic = `${prefix}${TOPICS.runEvents.name}`;

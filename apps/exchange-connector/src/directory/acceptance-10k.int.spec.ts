@@ -1,12 +1,13 @@
-import { connectorSpaceSql, RunDriver, type RunRecord } from '@metaweave/connector-runtime';
+import { RunDriver, type RunRecord } from '@metaweave/connector-runtime';
 import { decodeMessage, type CsObjectChangedV1, type Message } from '@metaweave/contracts';
-import { outboxTableSql, quoteIdent, type Logger } from '@metaweave/messaging';
+import { quoteIdent, type Logger } from '@metaweave/messaging';
 import { PrivateSlapd, UsnDirectory, generateExchangeSite, siteLdif, stackEnv, toLdif, uniqueSuffix, type GeneratedSite } from '@metaweave/testing';
 import type { Client } from 'ldapts';
 import { Attribute, Change } from 'ldapts';
 import { Pool } from 'pg';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { ExchangeDirectory } from './exchange-directory';
+import { openConnectorSpace } from '../../../../libs/connector-runtime/src/int-support';
 
 jest.setTimeout(600_000);
 
@@ -94,11 +95,7 @@ describe.each([
 
   beforeAll(async () => {
     target = await makeTarget(site);
-    await pool.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-    for (const sql of connectorSpaceSql(schema)) await pool.query(sql);
-    await pool.query(outboxTableSql(schema));
-    db = new DataSource({ type: 'postgres', url: stackEnv()['MW_PG_ADMIN_URL'], schema, synchronize: false, logging: false, extra: { max: 3 } });
-    await db.initialize();
+    db = await openConnectorSpace(pool, stackEnv()['MW_PG_ADMIN_URL']!, schema);
     const connector = new ExchangeDirectory({
       name: 'exchange',
       url: target.url,

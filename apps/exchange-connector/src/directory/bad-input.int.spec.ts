@@ -1,10 +1,11 @@
-import { connectorSpaceSql, RunDriver } from '@metaweave/connector-runtime';
-import { outboxTableSql, quoteIdent, type Logger } from '@metaweave/messaging';
+import { RunDriver } from '@metaweave/connector-runtime';
+import { quoteIdent, type Logger } from '@metaweave/messaging';
 import { stackEnv, uniqueSuffix } from '@metaweave/testing';
 import { Attribute, Client } from 'ldapts';
 import { Pool } from 'pg';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { ExchangeDirectory } from './exchange-directory';
+import { openConnectorSpace } from '../../../../libs/connector-runtime/src/int-support';
 
 jest.setTimeout(120_000);
 
@@ -44,11 +45,7 @@ describe('malformed SID bytes in the directory', () => {
       await c.add(`cn=ok2,${recipients}`, mailbox('ok2', good));
       await c.add(`cn=broken,${recipients}`, mailbox('broken', good.subarray(0, 7)));
     });
-    await pool.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-    for (const sql of connectorSpaceSql(schema)) await pool.query(sql);
-    await pool.query(outboxTableSql(schema));
-    db = new DataSource({ type: 'postgres', url: env['MW_PG_ADMIN_URL'], schema, synchronize: false, logging: false, extra: { max: 3 } });
-    await db.initialize();
+    db = await openConnectorSpace(pool, env['MW_PG_ADMIN_URL']!, schema);
     const connector = new ExchangeDirectory({
       name: 'exchange',
       url: env['MW_LDAP_URL']!,

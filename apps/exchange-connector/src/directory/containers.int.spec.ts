@@ -1,11 +1,12 @@
-import { connectorSpaceSql, RunDriver, type RunRecord } from '@metaweave/connector-runtime';
+import { RunDriver, type RunRecord } from '@metaweave/connector-runtime';
 import { decodeMessage, type CsObjectChangedV1, type Message } from '@metaweave/contracts';
-import { outboxTableSql, quoteIdent, type Logger } from '@metaweave/messaging';
+import { quoteIdent, type Logger } from '@metaweave/messaging';
 import { stackEnv, uniqueSuffix } from '@metaweave/testing';
 import { Attribute, Change, Client } from 'ldapts';
 import { Pool } from 'pg';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { ExchangeDirectory } from './exchange-directory';
+import { openConnectorSpace } from '../../../../libs/connector-runtime/src/int-support';
 
 jest.setTimeout(120_000);
 
@@ -45,11 +46,7 @@ describe('containers in scope of a site', () => {
       await c.add(`cn=hid1,${hidden}`, mailbox('hid1'));
       await c.add(`cn=oth1,${other}`, mailbox('oth1'));
     });
-    await pool.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-    for (const sql of connectorSpaceSql(schema)) await pool.query(sql);
-    await pool.query(outboxTableSql(schema));
-    db = new DataSource({ type: 'postgres', url: env['MW_PG_ADMIN_URL'], schema, synchronize: false, logging: false, extra: { max: 3 } });
-    await db.initialize();
+    db = await openConnectorSpace(pool, env['MW_PG_ADMIN_URL']!, schema);
     const connector = new ExchangeDirectory({
       name: 'exchange',
       url: env['MW_LDAP_URL']!,

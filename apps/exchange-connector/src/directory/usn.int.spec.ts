@@ -1,10 +1,11 @@
-import { connectorSpaceSql, RunDriver, type RunRecord } from '@metaweave/connector-runtime';
+import { RunDriver, type RunRecord } from '@metaweave/connector-runtime';
 import { decodeMessage, type Message } from '@metaweave/contracts';
-import { outboxTableSql, quoteIdent, type Logger } from '@metaweave/messaging';
+import { quoteIdent, type Logger } from '@metaweave/messaging';
 import { UsnDirectory, stackEnv, uniqueSuffix } from '@metaweave/testing';
 import { Pool } from 'pg';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { ExchangeDirectory } from './exchange-directory';
+import { openConnectorSpace } from '../../../../libs/connector-runtime/src/int-support';
 
 jest.setTimeout(120_000);
 
@@ -44,11 +45,7 @@ describe('usn delta strategy against a USN-keeping directory', () => {
         [`dn: cn=m${i},${dir.recipients}`, 'objectClass: top', 'objectClass: person', 'objectClass: organizationalPerson', 'objectClass: ex55Mailbox', `cn: Display m${i}`, `rdn: m${i}`, `uid: m${i}`, `sn: m${i}`].join('\n'),
       ),
     );
-    await pool.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-    for (const sql of connectorSpaceSql(schema)) await pool.query(sql);
-    await pool.query(outboxTableSql(schema));
-    db = new DataSource({ type: 'postgres', url: stackEnv()['MW_PG_ADMIN_URL'], schema, synchronize: false, logging: false, extra: { max: 3 } });
-    await db.initialize();
+    db = await openConnectorSpace(pool, stackEnv()['MW_PG_ADMIN_URL']!, schema);
     connector = new ExchangeDirectory({
       name: 'exchange',
       url: dir.url,
